@@ -1,0 +1,1 @@
+//! Lengths and areas in metres on WGS-84 lon/lat.

@@ -1,0 +1,20 @@
+//! gridmap's grid domain: pure, no I/O. Everything hot runs here, in memory.
+#![forbid(unsafe_code)]
+
+pub mod address;
+pub mod code;
+pub mod crs;
+mod error;
+pub mod geodesy;
+pub mod import;
+pub mod index;
+pub mod model;
+pub mod pip;
+pub mod validate;
+
+pub use address::{AddressIndex, AddressMatch};
+pub use code::{CodeScheme, GridCode};
+pub use crs::Crs;
+pub use error::Error;
+pub use index::{AreaId, AreaIndex, Location, Nearest};
+pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};

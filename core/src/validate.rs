@@ -1,0 +1,1 @@
+//! Polygon validity checks for imported and edited boundaries.

@@ -1,0 +1,2 @@
+//! The sample city and its deterministic generator.
+#![forbid(unsafe_code)]

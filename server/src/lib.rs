@@ -1,0 +1,13 @@
+//! gridmap's server: CLI, HTTP API, stores.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod error;
+pub mod sources;
+pub mod state;
+pub mod store;
+
+pub use api::app;
+pub use error::ApiError;
+pub use state::AppState;

@@ -1,0 +1,1 @@
+//! Readers for boundary files: GeoJSON, GeoPackage, shapefile.

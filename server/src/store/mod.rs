@@ -1,0 +1,71 @@
+//! Stores: one trait, two backends (embedded GeoPackage, PostGIS), both through sqlx.
+
+mod gpkg;
+mod postgis;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gridmap_core::{Area, City};
+
+pub use gpkg::GpkgStore;
+pub use postgis::PostgisStore;
+
+/// Errors of a store; internals are logged, never shown to API clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored geometry of `{code}` cannot be read: {reason}")]
+    Geometry { code: String, reason: String },
+    #[error("stored value is invalid: {0}")]
+    Invalid(String),
+}
+
+/// One stored version of an area's boundary and attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaVersion {
+    pub area: Area,
+    pub version: i64,
+    pub valid_from: DateTime<Utc>,
+    pub valid_to: Option<DateTime<Utc>>,
+    pub author: String,
+    pub reason: String,
+}
+
+/// Who wrote a change and why, recorded with every version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeNote {
+    pub author: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteOutcome {
+    pub inserted: usize,
+    /// Areas whose previous version was closed (valid_to set) and a new version written.
+    pub superseded: usize,
+}
+
+/// The same job on two backends.
+#[async_trait]
+pub trait GridStore: Send + Sync {
+    /// `gpkg` or `postgis`, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// True when no area was ever stored.
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+    /// The current version of every area, with staff; addresses and roads.
+    async fn load_city(&self) -> Result<City, StoreError>;
+    /// Writes areas (a new version for codes already present; the old one is closed, never overwritten),
+    /// their staff, and the addresses and roads, in one transaction: all or nothing.
+    async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError>;
+    /// Every version of one area, oldest first.
+    async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
+    /// A number that grows with every write, for replicas to notice changes.
+    async fn data_version(&self) -> Result<i64, StoreError>;
+}

@@ -1,0 +1,2 @@
+//! Tile math and MVT encoding (issue 3).
+#![forbid(unsafe_code)]
