@@ -187,7 +187,7 @@ pub struct StaffMember {
 /// One node of the tree: a district, street, community, grid (ordinary or exclusive) or micro-grid.
 ///
 /// Geometry is WGS-84 (EPSG:4326) lon/lat, exterior rings counter-clockwise (RFC 7946).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Area {
     /// National code (see [`crate::code`]) or, for imported data, the source's own id verbatim.
     pub code: String,
@@ -209,7 +209,7 @@ impl Area {
 }
 
 /// A doorplate address (门牌地址) inside a micro-grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Address {
     /// Full text, e.g. `漯河市召陵区黄河路128号3号楼2单元`.
     pub full: String,
@@ -223,7 +223,7 @@ pub struct Address {
 }
 
 /// A road centreline, used for drawing and for patrol road coverage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Road {
     pub name: String,
     /// `main` or `secondary`.
@@ -232,7 +232,7 @@ pub struct Road {
 }
 
 /// Everything a store holds for one city: the current version of every area, addresses and roads.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct City {
     pub areas: Vec<Area>,
     pub addresses: Vec<Address>,

@@ -11,7 +11,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_GPKG: &str = "gridmap.gpkg";
 
 #[derive(Debug, Parser)]
-#[command(name = "gridmap", version, about = "GIS service for grid-based community governance")]
+#[command(
+    name = "gridmap",
+    version,
+    about = "GIS service for grid-based community governance"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
