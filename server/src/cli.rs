@@ -2,8 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::state::{DEFAULT_MAX_BATCH_POINTS, DEFAULT_MAX_BODY_BYTES};
+use crate::store::{GpkgStore, GridStore, PostgisStore};
 
 /// Default address of `gridmap serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -17,8 +21,22 @@ pub const DEFAULT_GPKG: &str = "gridmap.gpkg";
     about = "GIS service for grid-based community governance"
 )]
 pub struct Cli {
+    /// Log format: `json` (structured, one object per line) or `text`.
+    #[arg(
+        long,
+        env = "GRIDMAP_LOG_FORMAT",
+        default_value = "json",
+        global = true
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +56,25 @@ pub struct StoreArgs {
     pub database_url: Option<String>,
 }
 
+impl StoreArgs {
+    /// Opens the chosen store, applying migrations; `create` allows a new GeoPackage file.
+    pub async fn open(&self, create: bool) -> anyhow::Result<Arc<dyn GridStore>> {
+        Ok(match &self.database_url {
+            Some(url) => Arc::new(PostgisStore::connect(url).await?),
+            None => Arc::new(GpkgStore::open(&self.gpkg, create).await?),
+        })
+    }
+}
+
+/// Whether `serve` fills an empty store with the sample city.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SampleCity {
+    /// Fill a new or empty store.
+    Auto,
+    /// Never; serve whatever is there.
+    Never,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -45,10 +82,33 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "GRIDMAP_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Fill a new or empty store with the sample city.
+    #[arg(long, env = "GRIDMAP_SAMPLE_CITY", default_value = "auto")]
+    pub sample_city: SampleCity,
+    /// Most points in one `POST /v1/locate`.
+    #[arg(long, env = "GRIDMAP_MAX_BATCH_POINTS", default_value_t = DEFAULT_MAX_BATCH_POINTS)]
+    pub max_batch_points: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "GRIDMAP_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GRIDMAP_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_tracing(cli.log_format);
     match cli.command {
-        Command::Serve(_args) => todo!("serve"),
+        Command::Serve(args) => crate::serve::serve(args).await,
     }
 }

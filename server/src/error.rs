@@ -1,2 +1,191 @@
 //! The API's one error type, rendered as RFC 9457 `application/problem+json`.
-pub struct ApiError;
+//!
+//! Client errors name the field and the reason. Internal errors are logged with their cause and answered
+//! with a generic 500 that leaks nothing.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// Query parameter, JSON pointer (`/points/3/0`) or property name.
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// First field at fault, repeated from `errors` for quick reading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Input that breaks a rule; 400 (syntax) or 422 (well-formed but invalid).
+    #[error("invalid input: {}", .errors.first().map_or("", |e| e.reason.as_str()))]
+    Invalid {
+        status: StatusCode,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 400 naming one field.
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
+        ApiError::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            errors: vec![FieldError::new(field, reason)],
+        }
+    }
+
+    /// 422 with every field at fault.
+    pub fn unprocessable(errors: Vec<FieldError>) -> ApiError {
+        ApiError::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid { status, .. } => *status,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (slug, title, detail, errors) = match self {
+            ApiError::Invalid { errors, .. } => {
+                let detail = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ("invalid-input", "Invalid input", detail, errors)
+            }
+            ApiError::NotFound(what) => (
+                "not-found",
+                "Not found",
+                format!("{what} not found"),
+                vec![],
+            ),
+            ApiError::PayloadTooLarge(detail) => {
+                ("payload-too-large", "Payload too large", detail, vec![])
+            }
+            ApiError::Conflict(detail) => ("conflict", "Conflict", detail, vec![]),
+            ApiError::Store(err) => {
+                tracing::error!(error = %err, "store error");
+                (
+                    "internal",
+                    "Internal error",
+                    "the request could not be completed".into(),
+                    vec![],
+                )
+            }
+            ApiError::Internal(err) => {
+                tracing::error!(error = %err, "internal error");
+                (
+                    "internal",
+                    "Internal error",
+                    "the request could not be completed".into(),
+                    vec![],
+                )
+            }
+        };
+        let problem = Problem {
+            type_uri: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            field: errors.first().map(|e| e.field.clone()),
+            errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(b.body_text())
+            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::Invalid {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                errors: vec![FieldError::new(
+                    "content-type",
+                    "expected application/json or application/geo+json",
+                )],
+            },
+            JsonRejection::JsonSyntaxError(e) => ApiError::field("body", e.body_text()),
+            JsonRejection::JsonDataError(e) => ApiError::Invalid {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                errors: vec![FieldError::new("body", e.body_text())],
+            },
+            other => ApiError::field("body", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::field("query", rejection.body_text())
+    }
+}
+
+impl From<gridmap_core::Error> for ApiError {
+    fn from(err: gridmap_core::Error) -> ApiError {
+        let field = match &err {
+            gridmap_core::Error::UnknownLevel(_) => "level",
+            gridmap_core::Error::UnknownKind(_) => "kind",
+            gridmap_core::Error::UnknownRole(_) => "role",
+            gridmap_core::Error::UnknownCrs(_) => "crs",
+            gridmap_core::Error::InvalidCode { .. } => "code",
+            gridmap_core::Error::InvalidCoordinate(_) => "coordinates",
+        };
+        ApiError::field(field, err.to_string())
+    }
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod error;
+pub mod serve;
 pub mod sources;
 pub mod state;
 pub mod store;

@@ -1,7 +1,56 @@
 //! HTTP API: one router per module, merged here.
-use axum::Router;
+
+mod addresses;
+mod grids;
+mod health;
+mod locate;
+mod openapi;
+pub mod views;
+
 use std::sync::Arc;
 
-pub fn app(_state: Arc<crate::AppState>) -> Router {
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub use openapi::ApiDoc;
+
+/// Media type of GeoJSON answers (RFC 7946).
+pub const GEOJSON: &str = "application/geo+json";
+
+/// The whole service; tests call this directly.
+pub fn app(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.max_body_bytes;
     Router::new()
+        .merge(locate::router())
+        .merge(addresses::router())
+        .merge(grids::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(health::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CompressionLayer::new())
+        .layer(CorsLayer::permissive())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("path `{}`", uri.path()))
+}
+
+/// Serialises a GeoJSON value with its media type.
+pub fn geojson_response(value: &serde_json::Value) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, GEOJSON)], body).into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
 }

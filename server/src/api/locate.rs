@@ -1,0 +1,329 @@
+//! `GET /v1/locate` (one point, the whole answer) and `POST /v1/locate` (many points, codes only).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use geo_types::Coord;
+use gridmap_core::{AreaIndex, Crs, Location};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api::views::{AreaRef, NearestView, ResponsibleView};
+use crate::error::{ApiError, FieldError};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/locate", get(locate_one).post(locate_many))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LocateParams {
+    /// Longitude in degrees, -180..180.
+    pub lon: Option<String>,
+    /// Latitude in degrees, -90..90.
+    pub lat: Option<String>,
+    /// `wgs84` (default), `gcj02` (Amap, Tencent, WeChat) or `bd09` (Baidu).
+    pub crs: Option<String>,
+}
+
+/// The whole answer for one point.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LocateResponse {
+    /// The point in WGS-84, after conversion from the request's CRS.
+    pub wgs84: [f64; 2],
+    /// District → street → community → grid → micro-grid, only the levels that exist at the point.
+    pub chain: Vec<AreaRef>,
+    /// Every exclusive grid (专属网格) containing the point, smallest first.
+    pub exclusive: Vec<AreaRef>,
+    /// The grid that handles incidents here, with its staff.
+    pub responsible: Option<ResponsibleView>,
+    /// Set when the point is in no grid: the nearest grid and the distance to its boundary.
+    pub nearest: Option<NearestView>,
+}
+
+/// Parses `crs`, naming the field on failure.
+pub fn parse_crs(field: &str, crs: Option<&str>) -> Result<Crs, ApiError> {
+    match crs {
+        None => Ok(Crs::Wgs84),
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::field(
+                field,
+                format!("unknown crs `{s}`; expected wgs84, gcj02 or bd09"),
+            )
+        }),
+    }
+}
+
+/// Checks a lon/lat pair; `field` prefixes the reported field names.
+pub fn check_lon_lat(lon: f64, lat: f64, field: &str) -> Result<Coord<f64>, FieldError> {
+    let name = |axis: &str| {
+        if field.is_empty() {
+            axis.to_owned()
+        } else {
+            format!("{field}/{axis}")
+        }
+    };
+    if !lon.is_finite() {
+        return Err(FieldError::new(
+            name("lon"),
+            "longitude must be a finite number",
+        ));
+    }
+    if !lat.is_finite() {
+        return Err(FieldError::new(
+            name("lat"),
+            "latitude must be a finite number",
+        ));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(FieldError::new(
+            name("lon"),
+            format!("longitude {lon} is outside -180..180"),
+        ));
+    }
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(FieldError::new(
+            name("lat"),
+            format!("latitude {lat} is outside -90..90"),
+        ));
+    }
+    Ok(Coord { x: lon, y: lat })
+}
+
+fn parse_number(field: &str, value: Option<&String>) -> Result<f64, ApiError> {
+    let text = value.ok_or_else(|| ApiError::field(field, "required"))?;
+    text.trim()
+        .parse::<f64>()
+        .map_err(|_| ApiError::field(field, format!("`{text}` is not a number")))
+}
+
+/// Which grid is this point in?
+#[utoipa::path(get, path = "/v1/locate", params(LocateParams), tag = "lookup",
+    responses((status = 200, body = LocateResponse), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn locate_one(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<LocateParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<LocateResponse>, ApiError> {
+    let Query(params) = query?;
+    let lon = parse_number("lon", params.lon.as_ref())?;
+    let lat = parse_number("lat", params.lat.as_ref())?;
+    let crs = parse_crs("crs", params.crs.as_deref())?;
+    let input = check_lon_lat(lon, lat, "").map_err(|e| ApiError::Invalid {
+        status: axum::http::StatusCode::BAD_REQUEST,
+        errors: vec![e],
+    })?;
+    let p = crs.to_wgs84(input);
+    let snapshot = state.snapshot();
+    let location = snapshot.index.locate(p);
+    Ok(Json(describe(&snapshot.index, p, &location)))
+}
+
+/// Renders a [`Location`] for people.
+pub fn describe(index: &AreaIndex, p: Coord<f64>, location: &Location) -> LocateResponse {
+    LocateResponse {
+        wgs84: [p.x, p.y],
+        chain: location
+            .chain
+            .iter()
+            .map(|&id| AreaRef::of(index.area(id)))
+            .collect(),
+        exclusive: location
+            .exclusive
+            .iter()
+            .map(|&id| AreaRef::of(index.area(id)))
+            .collect(),
+        responsible: location
+            .responsible
+            .map(|id| ResponsibleView::of(index.area(id))),
+        nearest: location
+            .nearest
+            .map(|n| NearestView::of(index.area(n.area), n.distance_m)),
+    }
+}
+
+/// `POST /v1/locate` body: plain points or a GeoJSON FeatureCollection of points.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct BatchRequest {
+    /// `FeatureCollection` for GeoJSON input; absent for plain points.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `wgs84` (default), `gcj02` or `bd09`, for either form.
+    pub crs: Option<String>,
+    /// `[[lon, lat], ...]`.
+    pub points: Option<Vec<[f64; 2]>>,
+    /// GeoJSON features with Point geometries.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub features: Option<Vec<BatchFeature>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchFeature {
+    pub geometry: Option<BatchGeometry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchGeometry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub coordinates: serde_json::Value,
+}
+
+/// One point's codes, in input order.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub community: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub micro_grid: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclusive: Vec<String>,
+    /// Code of the responsible grid; `null` when the point is in no grid.
+    pub responsible: Option<String>,
+    /// The nearest grid, set only when the point is in no grid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest: Option<String>,
+    /// Distance in metres to the nearest grid's boundary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest_m: Option<f64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64>>), ApiError> {
+    let crs = parse_crs("crs", request.crs.as_deref())?;
+    let raw: Vec<[f64; 2]> = match (request.points, request.features) {
+        (Some(points), None) => points,
+        (None, Some(features)) => {
+            if request.kind.as_deref() != Some("FeatureCollection") {
+                return Err(ApiError::field(
+                    "type",
+                    "features need \"type\": \"FeatureCollection\"",
+                ));
+            }
+            let mut points = Vec::with_capacity(features.len());
+            for (i, feature) in features.into_iter().enumerate() {
+                let field = format!("features/{i}/geometry");
+                let geometry = feature
+                    .geometry
+                    .ok_or_else(|| ApiError::field(&field, "a Point geometry is required"))?;
+                if geometry.kind != "Point" {
+                    return Err(ApiError::field(
+                        &field,
+                        format!("expected a Point, got {}", geometry.kind),
+                    ));
+                }
+                let pair: [f64; 2] =
+                    serde_json::from_value(geometry.coordinates).map_err(|_| {
+                        ApiError::field(format!("{field}/coordinates"), "expected [lon, lat]")
+                    })?;
+                points.push(pair);
+            }
+            points
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "body",
+                "give either `points` or `features`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "points",
+                "required: `points` ([[lon, lat], ...]) or a GeoJSON FeatureCollection",
+            ));
+        }
+    };
+    if raw.is_empty() {
+        return Err(ApiError::field("points", "empty batch"));
+    }
+    if raw.len() > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} points in one batch; the limit is {max}",
+            raw.len()
+        )));
+    }
+    let mut coords = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, [lon, lat]) in raw.into_iter().enumerate() {
+        match check_lon_lat(lon, lat, &format!("points/{i}")) {
+            Ok(c) => coords.push(crs.to_wgs84(c)),
+            Err(e) if errors.len() < 20 => errors.push(e),
+            Err(_) => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok((crs, coords))
+    } else {
+        Err(ApiError::unprocessable(errors))
+    }
+}
+
+/// Locates many points; results in input order.
+#[utoipa::path(post, path = "/v1/locate", request_body = BatchRequest, tag = "lookup",
+    responses((status = 200, body = BatchResponse), (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn locate_many(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let request: BatchRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let (_crs, points) = batch_points(request, state.config.max_batch_points)?;
+    let snapshot = state.snapshot();
+    let results = tokio::task::spawn_blocking(move || {
+        let index = &snapshot.index;
+        points
+            .iter()
+            .map(|&p| batch_result(index, &index.locate(p)))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(BatchResponse { results }))
+}
+
+fn batch_result(index: &AreaIndex, location: &Location) -> BatchResult {
+    let mut result = BatchResult {
+        district: None,
+        street: None,
+        community: None,
+        grid: None,
+        micro_grid: None,
+        exclusive: location
+            .exclusive
+            .iter()
+            .map(|&id| index.area(id).code.clone())
+            .collect(),
+        responsible: location.responsible.map(|id| index.area(id).code.clone()),
+        nearest: None,
+        nearest_m: None,
+    };
+    for &id in &location.chain {
+        let area = index.area(id);
+        let slot = match area.level {
+            gridmap_core::Level::District => &mut result.district,
+            gridmap_core::Level::Street => &mut result.street,
+            gridmap_core::Level::Community => &mut result.community,
+            gridmap_core::Level::Grid => &mut result.grid,
+            gridmap_core::Level::MicroGrid => &mut result.micro_grid,
+        };
+        *slot = Some(area.code.clone());
+    }
+    if let Some(nearest) = location.nearest {
+        result.nearest = Some(index.area(nearest.area).code.clone());
+        result.nearest_m = Some(nearest.distance_m);
+    }
+    result
+}

@@ -1,0 +1,35 @@
+//! The OpenAPI 3.1 document, served at `/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gridmap", description = "Spatial brain of grid-based community governance: grids, lookups, addresses."),
+    paths(
+        super::locate::locate_one,
+        super::locate::locate_many,
+        super::addresses::search_addresses,
+        super::grids::list_grids,
+        super::grids::get_grid,
+        super::grids::grid_history,
+        super::health::health,
+        super::health::render_metrics,
+    ),
+    tags(
+        (name = "lookup", description = "Which grid is this point or address in?"),
+        (name = "grids", description = "The tree of areas as GeoJSON"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+}

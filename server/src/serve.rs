@@ -1,0 +1,74 @@
+//! `gridmap serve`: open the store (filling a new one with the sample city), index it, serve HTTP.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use gridmap_core::City;
+
+use crate::cli::{SampleCity, ServeArgs};
+use crate::state::{ApiConfig, AppState};
+use crate::store::{ChangeNote, GridStore};
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.store.open(true).await?;
+    if args.sample_city == SampleCity::Auto && store.is_empty().await? {
+        fill_with_sample(store.as_ref()).await?;
+    }
+    let config = ApiConfig {
+        max_batch_points: args.max_batch_points,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let state = Arc::new(AppState::load(store.clone(), config).await?);
+    let snapshot = state.snapshot();
+    tracing::info!(
+        backend = store.backend(),
+        areas = snapshot.index.areas().len(),
+        addresses = snapshot.addresses.len(),
+        "index loaded"
+    );
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(url = %format!("http://{}", listener.local_addr()?), "gridmap serving");
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Writes the committed sample city (a district modeled on Zhaoling, Luohe) into an empty store.
+pub async fn fill_with_sample(store: &dyn GridStore) -> anyhow::Result<()> {
+    let city: City = tokio::task::spawn_blocking(gridmap_data::sample_city).await?;
+    let note = ChangeNote {
+        author: "gridmap".into(),
+        reason: "sample city".into(),
+        at: chrono::Utc::now(),
+    };
+    let outcome = store.write_city(&city, &note).await?;
+    tracing::info!(
+        areas = outcome.inserted,
+        backend = store.backend(),
+        "filled an empty store with the sample city"
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
