@@ -43,6 +43,20 @@ pub enum LogFormat {
 pub enum Command {
     /// Serve the HTTP API and the web map.
     Serve(ServeArgs),
+    /// Write a generated city (the sample's generator at any scale) into a store, e.g. for benchmarks.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Number of micro-grids (the scale knob); the committed sample has about 4,000.
+    #[arg(long, default_value_t = 100_000)]
+    pub micro_grids: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = gridmap_data::CityParams::sample().seed)]
+    pub seed: u64,
 }
 
 /// Where the data lives: an embedded GeoPackage file (default) or PostGIS.
@@ -110,5 +124,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Generate(args) => crate::serve::generate(args).await,
     }
 }
