@@ -332,7 +332,12 @@ struct Draft {
     rect: Rect,
 }
 
-fn ordered<T>(items: Vec<T>, geometry: impl Fn(&T) -> &MultiPolygon<f64>, north: f64, band: f64) -> Vec<T> {
+fn ordered<T>(
+    items: Vec<T>,
+    geometry: impl Fn(&T) -> &MultiPolygon<f64>,
+    north: f64,
+    band: f64,
+) -> Vec<T> {
     let geoms: Vec<&MultiPolygon<f64>> = items.iter().map(&geometry).collect();
     let order = reading_order(&geoms, north, band);
     let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
@@ -374,7 +379,10 @@ pub fn generate(params: &CityParams) -> City {
     let streets: Vec<(MultiPolygon<f64>, Vec<usize>)> = (0..n_streets)
         .map(|s| {
             let members: Vec<usize> = (0..blocks.len()).filter(|&k| street_of[k] == s).collect();
-            let cells: Vec<Ij> = members.iter().flat_map(|&k| blocks[k].rect.cells()).collect();
+            let cells: Vec<Ij> = members
+                .iter()
+                .flat_map(|&k| blocks[k].rect.cells())
+                .collect();
             (to_geo(&lattice, &trace(&cells)), members)
         })
         .collect();
@@ -411,7 +419,12 @@ pub fn generate(params: &CityParams) -> City {
                 (Draft { geometry, rect }, k)
             })
             .collect();
-        let communities = ordered(communities, |c| &c.0.geometry, street_north, COMMUNITY_BAND_DEG);
+        let communities = ordered(
+            communities,
+            |c| &c.0.geometry,
+            street_north,
+            COMMUNITY_BAND_DEG,
+        );
         for (c, (community, block)) in communities.into_iter().enumerate() {
             let community_code = format!("{street_code}{:03}", c + 1);
             // The west borders Luohe's urban core; villages lie on the rural east and south edges.
@@ -434,11 +447,19 @@ pub fn generate(params: &CityParams) -> City {
             let community_north = north(&community.geometry);
             let grids = ordered(grids, |g| &g.geometry, community_north, GRID_BAND_DEG);
             let main_lines: Vec<u32> = [
-                (layout.cols.iter().position(|&x| x == community.rect.x0), community.rect.x0),
-                (layout.cols.iter().position(|&x| x == community.rect.x1), community.rect.x1),
+                (
+                    layout.cols.iter().position(|&x| x == community.rect.x0),
+                    community.rect.x0,
+                ),
+                (
+                    layout.cols.iter().position(|&x| x == community.rect.x1),
+                    community.rect.x1,
+                ),
             ]
             .into_iter()
-            .filter(|(p, x)| p.is_some_and(|p| p >= 1 && is_main(p - 1)) && *x > 0 && *x < layout.nx)
+            .filter(|(p, x)| {
+                p.is_some_and(|p| p >= 1 && is_main(p - 1)) && *x > 0 && *x < layout.nx
+            })
             .map(|(_, x)| x)
             .collect();
             let main_rows: Vec<u32> = [community.rect.y0, community.rect.y1]
@@ -514,7 +535,10 @@ pub fn generate(params: &CityParams) -> City {
                     });
                 }
             }
-            if let Some(p) = exclusive_picks[..n_exclusive].iter().position(|&k| k == block) {
+            if let Some(p) = exclusive_picks[..n_exclusive]
+                .iter()
+                .position(|&k| k == block)
+            {
                 let kind = exclusive_kind(p);
                 let rect = exclusive_rect(&mut rng_excl, community.rect, kind);
                 areas.push(Area {
@@ -613,22 +637,50 @@ fn doorplates(
     let mut candidates = Vec::with_capacity(4);
     if community.y0 > 0 {
         if let Some(k) = line_k(&layout.rows, community.y0) {
-            candidates.push((j - community.y0, RoadLine { horizontal: true, k }, false));
+            candidates.push((
+                j - community.y0,
+                RoadLine {
+                    horizontal: true,
+                    k,
+                },
+                false,
+            ));
         }
     }
     if community.y1 < layout.ny {
         if let Some(k) = line_k(&layout.rows, community.y1) {
-            candidates.push((community.y1 - 1 - j, RoadLine { horizontal: true, k }, true));
+            candidates.push((
+                community.y1 - 1 - j,
+                RoadLine {
+                    horizontal: true,
+                    k,
+                },
+                true,
+            ));
         }
     }
     if community.x0 > 0 {
         if let Some(k) = line_k(&layout.cols, community.x0) {
-            candidates.push((i - community.x0, RoadLine { horizontal: false, k }, false));
+            candidates.push((
+                i - community.x0,
+                RoadLine {
+                    horizontal: false,
+                    k,
+                },
+                false,
+            ));
         }
     }
     if community.x1 < layout.nx {
         if let Some(k) = line_k(&layout.cols, community.x1) {
-            candidates.push((community.x1 - 1 - i, RoadLine { horizontal: false, k }, true));
+            candidates.push((
+                community.x1 - 1 - i,
+                RoadLine {
+                    horizontal: false,
+                    k,
+                },
+                true,
+            ));
         }
     }
     let Some(&(depth, road, odd)) = candidates.iter().min_by_key(|c| c.0) else {

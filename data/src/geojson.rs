@@ -300,7 +300,10 @@ impl<'a> FeatureReader<'a> {
     }
 }
 
-fn features<'a>(file: &'static str, root: &'a Value) -> Result<Vec<FeatureReader<'a>>, GeoJsonError> {
+fn features<'a>(
+    file: &'static str,
+    root: &'a Value,
+) -> Result<Vec<FeatureReader<'a>>, GeoJsonError> {
     if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(GeoJsonError::NotACollection { file });
     }

@@ -16,19 +16,29 @@ pub const GRID_BAND_DEG: f64 = 3.0 * CELL_LAT_DEG;
 pub const MICRO_GRID_BAND_DEG: f64 = CELL_LAT_DEG;
 
 /// Area centroid (lon, lat) by the shoelace formula; holes, being clockwise, subtract.
+/// Coordinates are taken relative to the first vertex to avoid cancellation.
 pub fn centroid(mp: &MultiPolygon<f64>) -> (f64, f64) {
+    let Some(origin) = mp
+        .iter()
+        .next()
+        .and_then(|p| p.exterior().0.first().copied())
+    else {
+        return (f64::NAN, f64::NAN);
+    };
     let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
     for poly in mp {
         for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
             for w in ring.0.windows(2) {
-                let cross = w[0].x * w[1].y - w[1].x * w[0].y;
+                let (x0, y0) = (w[0].x - origin.x, w[0].y - origin.y);
+                let (x1, y1) = (w[1].x - origin.x, w[1].y - origin.y);
+                let cross = x0 * y1 - x1 * y0;
                 a += cross;
-                cx += (w[0].x + w[1].x) * cross;
-                cy += (w[0].y + w[1].y) * cross;
+                cx += (x0 + x1) * cross;
+                cy += (y0 + y1) * cross;
             }
         }
     }
-    (cx / (3.0 * a), cy / (3.0 * a))
+    (origin.x + cx / (3.0 * a), origin.y + cy / (3.0 * a))
 }
 
 /// Largest latitude of a geometry.
