@@ -353,6 +353,10 @@ struct RoadLine {
 }
 
 /// Generates the city. Deterministic: the same parameters give the same city on every platform.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass down the tree whose steps share the lattice and streams"
+)]
 pub fn generate(params: &CityParams) -> City {
     let layout = Layout::plan(params);
     let blocks = layout.superblocks();
@@ -625,6 +629,10 @@ fn exclusive_rect(rng: &mut ChaCha8Rng, community: Rect, kind: GridKind) -> Rect
 /// Doorplate addresses of one cell: on the nearest road bounding its community, odd numbers on
 /// the north and west sides of a road, even on the south and east; buildings numbered by depth
 /// from the road so that every full address is unique.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "lattice indices i, j and cell parameters s, t"
+)]
 fn doorplates(
     rng: &mut ChaCha8Rng,
     layout: &Layout,
@@ -635,53 +643,53 @@ fn doorplates(
     let line_k = |bounds: &[u32], x: u32| bounds.iter().position(|&b| b == x).map(|p| p - 1);
     // (distance in cells, road, cell lies on the odd side)
     let mut candidates = Vec::with_capacity(4);
-    if community.y0 > 0 {
-        if let Some(k) = line_k(&layout.rows, community.y0) {
-            candidates.push((
-                j - community.y0,
-                RoadLine {
-                    horizontal: true,
-                    k,
-                },
-                false,
-            ));
-        }
+    if community.y0 > 0
+        && let Some(k) = line_k(&layout.rows, community.y0)
+    {
+        candidates.push((
+            j - community.y0,
+            RoadLine {
+                horizontal: true,
+                k,
+            },
+            false,
+        ));
     }
-    if community.y1 < layout.ny {
-        if let Some(k) = line_k(&layout.rows, community.y1) {
-            candidates.push((
-                community.y1 - 1 - j,
-                RoadLine {
-                    horizontal: true,
-                    k,
-                },
-                true,
-            ));
-        }
+    if community.y1 < layout.ny
+        && let Some(k) = line_k(&layout.rows, community.y1)
+    {
+        candidates.push((
+            community.y1 - 1 - j,
+            RoadLine {
+                horizontal: true,
+                k,
+            },
+            true,
+        ));
     }
-    if community.x0 > 0 {
-        if let Some(k) = line_k(&layout.cols, community.x0) {
-            candidates.push((
-                i - community.x0,
-                RoadLine {
-                    horizontal: false,
-                    k,
-                },
-                false,
-            ));
-        }
+    if community.x0 > 0
+        && let Some(k) = line_k(&layout.cols, community.x0)
+    {
+        candidates.push((
+            i - community.x0,
+            RoadLine {
+                horizontal: false,
+                k,
+            },
+            false,
+        ));
     }
-    if community.x1 < layout.nx {
-        if let Some(k) = line_k(&layout.cols, community.x1) {
-            candidates.push((
-                community.x1 - 1 - i,
-                RoadLine {
-                    horizontal: false,
-                    k,
-                },
-                true,
-            ));
-        }
+    if community.x1 < layout.nx
+        && let Some(k) = line_k(&layout.cols, community.x1)
+    {
+        candidates.push((
+            community.x1 - 1 - i,
+            RoadLine {
+                horizontal: false,
+                k,
+            },
+            true,
+        ));
     }
     let Some(&(depth, road, odd)) = candidates.iter().min_by_key(|c| c.0) else {
         return Vec::new();

@@ -1,4 +1,4 @@
-//! The city as RFC 7946 GeoJSON: three FeatureCollections (areas, addresses, roads), one feature per
+//! The city as RFC 7946 `GeoJSON`: three `FeatureCollections` (areas, addresses, roads), one feature per
 //! line so that diffs stay readable.
 //!
 //! Written coordinates are lon/lat rounded to 7 decimals (≈ 1 cm); exterior rings are written
@@ -51,7 +51,8 @@ fn push_number(out: &mut String, v: f64) {
         s.pop();
     }
     if s == "-0" {
-        s = "0".to_owned();
+        s.clear();
+        s.push('0');
     }
     out.push_str(&s);
 }
@@ -202,7 +203,7 @@ fn push_road(out: &mut String, road: &Road) {
     out.push_str("]}}");
 }
 
-/// Serialises a city into its three GeoJSON files.
+/// Serialises a city into its three `GeoJSON` files.
 pub fn city_to_geojson(city: &City) -> CityGeoJson {
     CityGeoJson {
         areas: collection(&city.areas, push_area),
@@ -400,7 +401,7 @@ fn read_road(f: &FeatureReader<'_>) -> Result<Road, GeoJsonError> {
     })
 }
 
-/// Reads a city from its three GeoJSON files (as written by [`city_to_geojson`]).
+/// Reads a city from its three `GeoJSON` files (as written by [`city_to_geojson`]).
 pub fn city_from_geojson(areas: &str, addresses: &str, roads: &str) -> Result<City, GeoJsonError> {
     let areas_json = parse("areas", areas)?;
     let addresses_json = parse("addresses", addresses)?;

@@ -17,7 +17,7 @@ const CENTRE_LAT: f64 = 33.57;
 /// Spacing of the smooth warp's control points, in cells.
 const WARP_STEP: usize = 20;
 
-/// Rounds to 7 decimals (≈ 1 cm), the precision written to GeoJSON.
+/// Rounds to 7 decimals (≈ 1 cm), the precision written to `GeoJSON`.
 pub fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
@@ -71,14 +71,14 @@ impl Lattice {
         let west = CENTRE_LON - nx as f64 * CELL_LON_DEG / 2.0;
         let north = CENTRE_LAT + ny as f64 * CELL_LAT_DEG / 2.0;
         let mut coords = Vec::with_capacity((nx + 1) * (ny + 1));
-        for j in 0..=ny {
-            for i in 0..=nx {
+        for (j, &on_row_road) in row_road.iter().enumerate().take(ny + 1) {
+            for (i, &on_col_road) in col_road.iter().enumerate().take(nx + 1) {
                 // Offsets in cells: a gentle warp (N-S roads meander more than E-W ones) plus
                 // small per-node noise; together they keep every cell convex.
                 let noise_x: f64 = rng.gen_range(-0.08..=0.08);
                 let noise_y: f64 = rng.gen_range(-0.08..=0.08);
-                let dx = warp_x.at(i, j) + if col_road[i] { 0.0 } else { noise_x };
-                let dy = 0.4 * warp_y.at(i, j) + if row_road[j] { 0.0 } else { noise_y };
+                let dx = warp_x.at(i, j) + if on_col_road { 0.0 } else { noise_x };
+                let dy = 0.4 * warp_y.at(i, j) + if on_row_road { 0.0 } else { noise_y };
                 coords.push([
                     round7(west + (i as f64 + dx) * CELL_LON_DEG),
                     round7(north - (j as f64 + dy) * CELL_LAT_DEG),

@@ -148,7 +148,7 @@ impl PlaceNames {
         }
     }
 
-    fn unique(&mut self, base: String, suffix: &str) -> String {
+    fn unique(&mut self, base: &str, suffix: &str) -> String {
         let mut name = format!("{base}{suffix}");
         let mut n = 2;
         while self.used.contains(&name) {
@@ -162,13 +162,13 @@ impl PlaceNames {
     pub fn community(&mut self) -> String {
         let stem = self.stems[self.next_stem % self.stems.len()];
         self.next_stem += 1;
-        self.unique(stem.to_owned(), "社区")
+        self.unique(stem, "社区")
     }
 
     pub fn village(&mut self, rng: &mut ChaCha8Rng) -> String {
         let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
         let suffix = VILLAGE_SUFFIXES[rng.gen_range(0..VILLAGE_SUFFIXES.len())];
-        self.unique(format!("{surname}{suffix}"), "村")
+        self.unique(&format!("{surname}{suffix}"), "村")
     }
 }
 
@@ -199,7 +199,7 @@ pub fn exclusive(kind: gridmap_core::GridKind, community: &str, k: usize) -> Str
         K::Market => format!("{stem}农贸市场"),
         K::IndustrialPark => format!("召陵区{stem}产业园"),
         K::School => {
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 format!("{stem}小学")
             } else {
                 format!("{stem}中学")

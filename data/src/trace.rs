@@ -39,6 +39,10 @@ fn signed_area2(ring: &[Ij]) -> i64 {
 }
 
 /// Even-odd test of a point given in map orientation against a ring.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "shoelace and ray-casting notation"
+)]
 fn ring_contains(ring: &[Ij], x: f64, y: f64) -> bool {
     let n = ring.len();
     let mut inside = false;
@@ -122,7 +126,7 @@ pub fn trace(cells: &[Ij]) -> Vec<IjPolygon> {
         // on a lattice line, so the even-odd test is exact.
         let (a, b) = (hole[0], hole[1 % hole.len()]);
         let (dx, dy) = direction(a, b);
-        let x = (f64::from(a.0) + f64::from(b.0)) / 2.0 - 0.25 * dy as f64;
+        let x = f64::midpoint(f64::from(a.0), f64::from(b.0)) - 0.25 * dy as f64;
         let y = -(f64::from(a.1) + f64::from(b.1)) / 2.0 + 0.25 * dx as f64;
         let owner = polygons
             .iter()

@@ -25,7 +25,7 @@ fn by_code(city: &City) -> BTreeMap<&str, &Area> {
     city.areas.iter().map(|a| (a.code.as_str(), a)).collect()
 }
 
-fn children<'a>(city: &'a City) -> BTreeMap<&'a str, Vec<&'a Area>> {
+fn children(city: &City) -> BTreeMap<&str, Vec<&Area>> {
     let mut out: BTreeMap<&str, Vec<&Area>> = BTreeMap::new();
     for a in &city.areas {
         if let Some(p) = &a.parent {
@@ -52,7 +52,7 @@ fn vertices(mp: &MultiPolygon<f64>) -> impl Iterator<Item = Coord<f64>> + '_ {
 fn segments(mp: &MultiPolygon<f64>) -> impl Iterator<Item = Line<f64>> + '_ {
     mp.iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .flat_map(|r| r.lines())
+        .flat_map(geo::LineString::lines)
 }
 
 #[test]
