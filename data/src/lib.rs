@@ -1,2 +1,29 @@
 //! The sample city and its deterministic generator.
+//!
+//! A district modeled on Zhaoling district, Luohe (召陵区, code 411104): streets, communities and
+//! villages, grids, micro-grids and exclusive grids traced from one jittered lattice, so that
+//! neighbours share bit-identical vertices. See `data/README.md` for the construction and the
+//! numbering rule.
 #![forbid(unsafe_code)]
+
+mod city;
+pub mod geojson;
+mod lattice;
+mod names;
+pub mod order;
+mod trace;
+
+pub use city::{CityParams, generate};
+pub use geojson::{CityGeoJson, GeoJsonError, city_from_geojson, city_to_geojson};
+use gridmap_core::City;
+
+/// The committed sample files, embedded in the crate.
+pub const SAMPLE_AREAS: &str = include_str!("../sample/areas.geojson");
+pub const SAMPLE_ADDRESSES: &str = include_str!("../sample/addresses.geojson");
+pub const SAMPLE_ROADS: &str = include_str!("../sample/roads.geojson");
+
+/// The committed sample city (`generate(&CityParams::sample())`, read back from `data/sample/`).
+pub fn sample_city() -> City {
+    city_from_geojson(SAMPLE_AREAS, SAMPLE_ADDRESSES, SAMPLE_ROADS)
+        .expect("the committed sample parses (checked by the crate's tests)")
+}
