@@ -1,10 +1,18 @@
 //! The in-memory spatial index: one rstar tree per level (plus one for exclusive grids), bulk-loaded.
 //!
-//! Boundary rule: see [`crate::pip`].
+//! Boundary rule: see [`crate::pip`]. Within a level, a point goes to the area that contains it by the half-open
+//! rule; if none does (the point is on the outer edge of the level), to the area whose closed polygon covers it.
+//! Should a level overlap itself (bad imported data), the smallest code wins, so the answer stays deterministic.
+//! Exclusive grids follow the same rule, but all of them that take the point are reported.
+
+use std::collections::HashMap;
 
 use geo_types::Coord;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 
-use crate::{Area, Level};
+use crate::pip::PreparedPolygon;
+use crate::{Area, Level, geodesy};
 
 /// Position of an area in [`AreaIndex::areas`].
 pub type AreaId = u32;
@@ -30,15 +38,89 @@ pub struct Location {
     pub nearest: Option<Nearest>,
 }
 
+type Entry = GeomWithData<Rectangle<[f64; 2]>, AreaId>;
+
+struct LevelTree {
+    level: Level,
+    tree: RTree<Entry>,
+}
+
 /// All current areas, indexed for point lookups.
 pub struct AreaIndex {
+    /// Sorted by level, then code: within a level a smaller id means a smaller code.
     areas: Vec<Area>,
+    prepared: Vec<PreparedPolygon>,
+    by_code: HashMap<String, AreaId>,
+    children: Vec<Vec<AreaId>>,
+    /// Levels with at least one ordinary area, coarsest first.
+    levels: Vec<LevelTree>,
+    exclusive: RTree<Entry>,
+    /// For exclusive grids: rank by (area in m², code); smaller first.
+    exclusive_rank: HashMap<AreaId, u32>,
+    /// Index into `levels` of the level whose absence triggers `nearest` (grid, else the finest).
+    nearest_level: Option<usize>,
+}
+
+fn entry(id: AreaId, prepared: &PreparedPolygon) -> Option<Entry> {
+    let r = prepared.bbox()?;
+    Some(GeomWithData::new(
+        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+        id,
+    ))
 }
 
 impl AreaIndex {
-    /// Builds the index (rstar `bulk_load` per level).
-    pub fn build(areas: Vec<Area>) -> AreaIndex {
-        todo!("helper A")
+    /// Builds the index (rstar `bulk_load` per level). Areas are reordered by level, then code.
+    pub fn build(mut areas: Vec<Area>) -> AreaIndex {
+        areas.sort_by(|a, b| (a.level, &a.code).cmp(&(b.level, &b.code)));
+        let prepared: Vec<PreparedPolygon> = areas.iter().map(|a| PreparedPolygon::new(&a.geometry)).collect();
+        let mut by_code = HashMap::with_capacity(areas.len());
+        for (id, a) in areas.iter().enumerate() {
+            by_code.entry(a.code.clone()).or_insert(id as AreaId);
+        }
+        let mut children = vec![Vec::new(); areas.len()];
+        for (id, a) in areas.iter().enumerate() {
+            if let Some(parent) = a.parent.as_deref().and_then(|c| by_code.get(c)) {
+                children[*parent as usize].push(id as AreaId);
+            }
+        }
+        for list in &mut children {
+            list.sort_by(|&x, &y| areas[x as usize].code.cmp(&areas[y as usize].code));
+        }
+        let mut per_level: Vec<(Level, Vec<Entry>)> = Vec::new();
+        let mut exclusive_entries = Vec::new();
+        for (id, a) in areas.iter().enumerate() {
+            let Some(e) = entry(id as AreaId, &prepared[id]) else { continue };
+            if a.is_exclusive() {
+                exclusive_entries.push(e);
+            } else {
+                match per_level.last_mut() {
+                    Some((level, list)) if *level == a.level => list.push(e),
+                    _ => per_level.push((a.level, vec![e])),
+                }
+            }
+        }
+        let levels: Vec<LevelTree> = per_level
+            .into_iter()
+            .map(|(level, entries)| LevelTree { level, tree: RTree::bulk_load(entries) })
+            .collect();
+        let mut ranked: Vec<(f64, AreaId)> = exclusive_entries
+            .iter()
+            .map(|e| (geodesy::area_m2(&areas[e.data as usize].geometry), e.data))
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(areas[a.1 as usize].code.cmp(&areas[b.1 as usize].code)));
+        let exclusive_rank = ranked.iter().enumerate().map(|(rank, &(_, id))| (id, rank as u32)).collect();
+        let nearest_level = levels.iter().position(|l| l.level == Level::Grid).or(levels.len().checked_sub(1));
+        AreaIndex {
+            areas,
+            prepared,
+            by_code,
+            children,
+            levels,
+            exclusive: RTree::bulk_load(exclusive_entries),
+            exclusive_rank,
+            nearest_level,
+        }
     }
     pub fn areas(&self) -> &[Area] {
         &self.areas
@@ -46,19 +128,117 @@ impl AreaIndex {
     pub fn area(&self, id: AreaId) -> &Area {
         &self.areas[id as usize]
     }
+    /// The prepared geometry of an area (for covers / distance queries).
+    pub fn prepared(&self, id: AreaId) -> &PreparedPolygon {
+        &self.prepared[id as usize]
+    }
     pub fn by_code(&self, code: &str) -> Option<AreaId> {
-        todo!("helper A")
+        self.by_code.get(code).copied()
     }
     /// Children of an area (ordinary and exclusive), in code order.
     pub fn children(&self, id: AreaId) -> &[AreaId] {
-        todo!("helper A")
+        &self.children[id as usize]
     }
     /// Levels that have at least one ordinary area, coarsest first.
     pub fn levels(&self) -> Vec<Level> {
-        todo!("helper A")
+        self.levels.iter().map(|l| l.level).collect()
     }
+
+    /// The ordinary area of one level holding `p` (see the module docs for the rule).
+    fn locate_in(&self, tree: &RTree<Entry>, p: Coord<f64>) -> Option<AreaId> {
+        let at = [p.x, p.y];
+        let mut best: Option<AreaId> = None;
+        for e in tree.locate_all_at_point(&at) {
+            if best.is_none_or(|b| e.data < b) && self.prepared[e.data as usize].contains(p) {
+                best = Some(e.data);
+            }
+        }
+        if best.is_none() {
+            for e in tree.locate_all_at_point(&at) {
+                if best.is_none_or(|b| e.data < b) && self.prepared[e.data as usize].on_boundary(p) {
+                    best = Some(e.data);
+                }
+            }
+        }
+        best
+    }
+
     /// Locates a WGS-84 lon/lat.
     pub fn locate(&self, p: Coord<f64>) -> Location {
-        todo!("helper A")
+        let mut loc = Location::default();
+        if !(p.x.is_finite() && p.y.is_finite()) {
+            return loc;
+        }
+        let mut grid = None;
+        let mut nearest_level_found = false;
+        for (i, level) in self.levels.iter().enumerate() {
+            if let Some(id) = self.locate_in(&level.tree, p) {
+                loc.chain.push(id);
+                if level.level == Level::Grid {
+                    grid = Some(id);
+                }
+                if Some(i) == self.nearest_level {
+                    nearest_level_found = true;
+                }
+            }
+        }
+        if self.exclusive.size() > 0 {
+            self.locate_exclusive(p, &mut loc.exclusive);
+        }
+        loc.responsible = loc.exclusive.first().copied().or(grid).or(loc.chain.last().copied());
+        if !nearest_level_found && let Some(i) = self.nearest_level {
+            loc.nearest = self.nearest_in(&self.levels[i].tree, p);
+        }
+        loc
+    }
+
+    fn locate_exclusive(&self, p: Coord<f64>, out: &mut Vec<AreaId>) {
+        let at = [p.x, p.y];
+        out.extend(
+            self.exclusive
+                .locate_all_at_point(&at)
+                .map(|e| e.data)
+                .filter(|&id| self.prepared[id as usize].contains(p)),
+        );
+        if out.is_empty() {
+            out.extend(
+                self.exclusive
+                    .locate_all_at_point(&at)
+                    .map(|e| e.data)
+                    .filter(|&id| self.prepared[id as usize].on_boundary(p)),
+            );
+        }
+        out.sort_by_key(|id| self.exclusive_rank.get(id).copied().unwrap_or(u32::MAX));
+    }
+
+    /// The area of a level nearest to `p` by distance to its boundary, in metres.
+    ///
+    /// Candidates come in order of bounding-box distance in degrees; that distance times the smaller of the
+    /// metres-per-degree scales (with 5 % slack for latitude change across the search) bounds the true distance
+    /// from below, so we stop once it exceeds the best found.
+    fn nearest_in(&self, tree: &RTree<Entry>, p: Coord<f64>) -> Option<Nearest> {
+        let (mx, my) = geodesy::metres_per_degree(p.y);
+        let scale = mx.min(my) * 0.95;
+        let mut best: Option<Nearest> = None;
+        for (e, d2) in tree.nearest_neighbor_iter_with_distance_2(&[p.x, p.y]) {
+            if best.is_some_and(|b| d2.sqrt() * scale > b.distance_m) {
+                break;
+            }
+            let d = self.prepared[e.data as usize].distance_to_boundary_m(p);
+            if best.is_none_or(|b| d < b.distance_m || (d == b.distance_m && e.data < b.area)) {
+                best = Some(Nearest { area: e.data, distance_m: d });
+            }
+        }
+        best
+    }
+
+    /// Ids of the ordinary areas of `level` whose bounding box holds `p` (for diagnostics and tests).
+    pub fn candidates(&self, level: Level, p: Coord<f64>) -> Vec<AreaId> {
+        let at = AABB::from_point([p.x, p.y]);
+        self.levels
+            .iter()
+            .filter(|l| l.level == level)
+            .flat_map(|l| l.tree.locate_in_envelope_intersecting(&at).map(|e| e.data))
+            .collect()
     }
 }

@@ -4,6 +4,8 @@
 pub mod address;
 pub mod code;
 pub mod crs;
+#[doc(hidden)]
+pub mod fixture;
 mod error;
 pub mod geodesy;
 pub mod import;
