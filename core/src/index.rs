@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use geo_types::Coord;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{AABB, Envelope, RTree, RTreeObject};
 
 use crate::pip::PreparedPolygon;
 use crate::{Area, Level, geodesy};
@@ -42,7 +42,96 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, AreaId>;
 
 struct LevelTree {
     level: Level,
+    /// For nearest-area searches.
     tree: RTree<Entry>,
+    /// For point location: O(1) candidates, and the levels' lookups do not chase pointers, so they overlap.
+    buckets: Buckets,
+}
+
+/// A uniform grid of buckets over a level's extent, each listing the areas whose bounding box meets it.
+///
+/// Bucket coordinates are computed by a monotone formula, so a point inside an area's bounding box falls in one
+/// of the buckets that list the area.
+struct Buckets {
+    min: [f64; 2],
+    inv_size: [f64; 2],
+    nx: usize,
+    ny: usize,
+    /// `offsets[k]..offsets[k + 1]` indexes `ids` for bucket `k = j * nx + i`.
+    offsets: Vec<u32>,
+    ids: Vec<AreaId>,
+}
+
+impl Buckets {
+    fn build(entries: &[Entry]) -> Buckets {
+        let env = entries
+            .iter()
+            .map(|e| e.geom().envelope())
+            .reduce(|a, b| a.merged(&b))
+            .unwrap_or_else(|| AABB::from_point([0.0, 0.0]));
+        let (lo, hi) = (env.lower(), env.upper());
+        let (w, h) = ((hi[0] - lo[0]).max(1e-12), (hi[1] - lo[1]).max(1e-12));
+        // About two buckets per area, shaped like the extent.
+        let target = (entries.len() * 2).clamp(1, 1 << 22) as f64;
+        let nx = ((target * w / h).sqrt().ceil() as usize).clamp(1, 1 << 12);
+        let ny = ((target / nx as f64).ceil() as usize).clamp(1, 1 << 12);
+        let mut b = Buckets {
+            min: lo,
+            inv_size: [nx as f64 / w, ny as f64 / h],
+            nx,
+            ny,
+            offsets: vec![0; nx * ny + 1],
+            ids: Vec::new(),
+        };
+        let spans: Vec<(AreaId, [usize; 4])> = entries
+            .iter()
+            .map(|e| {
+                let env = e.geom().envelope();
+                let (l, u) = (env.lower(), env.upper());
+                (e.data, [b.col(l[0]), b.row(l[1]), b.col(u[0]), b.row(u[1])])
+            })
+            .collect();
+        for (_, [i0, j0, i1, j1]) in &spans {
+            for j in *j0..=*j1 {
+                for i in *i0..=*i1 {
+                    b.offsets[j * nx + i + 1] += 1;
+                }
+            }
+        }
+        for k in 0..nx * ny {
+            b.offsets[k + 1] += b.offsets[k];
+        }
+        let mut fill = b.offsets.clone();
+        let mut ids = vec![0; b.offsets[nx * ny] as usize];
+        // Entries come in id order, so every bucket lists ids ascending.
+        for (id, [i0, j0, i1, j1]) in spans {
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    let slot = &mut fill[j * nx + i];
+                    ids[*slot as usize] = id;
+                    *slot += 1;
+                }
+            }
+        }
+        b.ids = ids;
+        b
+    }
+    #[inline]
+    fn col(&self, x: f64) -> usize {
+        let k = (x - self.min[0]) * self.inv_size[0];
+        if k <= 0.0 { 0 } else { (k as usize).min(self.nx - 1) }
+    }
+    #[inline]
+    fn row(&self, y: f64) -> usize {
+        let k = (y - self.min[1]) * self.inv_size[1];
+        if k <= 0.0 { 0 } else { (k as usize).min(self.ny - 1) }
+    }
+    /// Areas whose bounding box may hold `p`, ascending.
+    #[inline]
+    fn at(&self, p: Coord<f64>) -> &[AreaId] {
+        let k = self.row(p.y) * self.nx + self.col(p.x);
+        &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
 }
 
 /// All current areas, indexed for point lookups.
@@ -102,7 +191,7 @@ impl AreaIndex {
         }
         let levels: Vec<LevelTree> = per_level
             .into_iter()
-            .map(|(level, entries)| LevelTree { level, tree: RTree::bulk_load(entries) })
+            .map(|(level, entries)| LevelTree { level, buckets: Buckets::build(&entries), tree: RTree::bulk_load(entries) })
             .collect();
         let mut ranked: Vec<(f64, AreaId)> = exclusive_entries
             .iter()
@@ -145,34 +234,27 @@ impl AreaIndex {
     }
 
     /// The ordinary area of one level holding `p` (see the module docs for the rule).
-    fn locate_in(&self, tree: &RTree<Entry>, p: Coord<f64>) -> Option<AreaId> {
-        let at = [p.x, p.y];
-        let mut best: Option<AreaId> = None;
-        for e in tree.locate_all_at_point(&at) {
-            if best.is_none_or(|b| e.data < b) && self.prepared[e.data as usize].contains(p) {
-                best = Some(e.data);
-            }
-        }
-        if best.is_none() {
-            for e in tree.locate_all_at_point(&at) {
-                if best.is_none_or(|b| e.data < b) && self.prepared[e.data as usize].on_boundary(p) {
-                    best = Some(e.data);
-                }
-            }
-        }
-        best
+    fn locate_in(&self, level: &LevelTree, p: Coord<f64>) -> Option<AreaId> {
+        // Bucket lists are ascending, so the first area that takes the point has the smallest code.
+        let candidates = level.buckets.at(p);
+        let prepared = |id: AreaId| &self.prepared[id as usize];
+        candidates
+            .iter()
+            .copied()
+            .find(|&id| prepared(id).contains(p))
+            .or_else(|| candidates.iter().copied().find(|&id| prepared(id).on_boundary(p)))
     }
 
     /// Locates a WGS-84 lon/lat.
     pub fn locate(&self, p: Coord<f64>) -> Location {
-        let mut loc = Location::default();
+        let mut loc = Location { chain: Vec::with_capacity(self.levels.len()), ..Location::default() };
         if !(p.x.is_finite() && p.y.is_finite()) {
             return loc;
         }
         let mut grid = None;
         let mut nearest_level_found = false;
         for (i, level) in self.levels.iter().enumerate() {
-            if let Some(id) = self.locate_in(&level.tree, p) {
+            if let Some(id) = self.locate_in(level, p) {
                 loc.chain.push(id);
                 if level.level == Level::Grid {
                     grid = Some(id);

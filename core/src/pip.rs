@@ -97,7 +97,8 @@ impl Bands {
     /// Monotone in `y`, so an edge whose y-range holds `y` is listed in `band(y)`.
     #[inline]
     fn band(&self, y: f64) -> usize {
-        let k = ((y - self.y0) * self.inv_h).floor();
+        // Truncation is floor for non-negative values (and avoids a libm call); both are monotone.
+        let k = (y - self.y0) * self.inv_h;
         if k <= 0.0 { 0 } else { (k as usize).min(self.last) }
     }
 }
@@ -108,7 +109,7 @@ pub struct PreparedPolygon {
     bbox: Option<Rect<f64>>,
     /// Every ring, closed, one after another.
     coords: Vec<Coord<f64>>,
-    /// Edge start indices (into `coords`) of all real edges, in ring order; used when there are no bands.
+    /// End (exclusive) of each ring in `coords`; left empty when there is a single ring, to save a memory access.
     ring_ends: Vec<u32>,
     bands: Option<Bands>,
 }
@@ -126,6 +127,9 @@ impl PreparedPolygon {
                 coords.push(ring.0[0]);
             }
             ring_ends.push(coords.len() as u32);
+        }
+        if ring_ends.len() == 1 {
+            ring_ends.clear();
         }
         let bbox = bounding_rect(&coords);
         let mut prepared = PreparedPolygon { bbox, coords, ring_ends, bands: None };
@@ -176,7 +180,9 @@ impl PreparedPolygon {
     /// Start index of every edge (edges never join the end of one ring to the start of the next).
     fn edge_starts(&self) -> impl Iterator<Item = usize> + '_ {
         let mut start = 0usize;
-        self.ring_ends.iter().flat_map(move |&end| {
+        let single = [self.coords.len() as u32];
+        let ends = if self.ring_ends.is_empty() { &single[..] } else { &self.ring_ends[..] };
+        ends.to_vec().into_iter().flat_map(move |end| {
             let s = start;
             start = end as usize;
             s..(end as usize).saturating_sub(1)
@@ -217,6 +223,11 @@ impl PreparedPolygon {
                 for &i in &b.edges[b.offsets[k] as usize..b.offsets[k + 1] as usize] {
                     let i = i as usize;
                     inside ^= crosses(c[i], c[i + 1], p);
+                }
+            }
+            None if self.ring_ends.is_empty() => {
+                for w in c.windows(2) {
+                    inside ^= crosses(w[0], w[1], p);
                 }
             }
             None => {
