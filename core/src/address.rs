@@ -12,6 +12,9 @@ use std::collections::HashMap;
 
 use crate::Address;
 
+/// How many candidates, ranked by their rarer tokens, get a full score.
+const SHORTLIST: usize = 256;
+
 /// One ranked match.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AddressMatch {
@@ -146,20 +149,37 @@ impl AddressIndex {
         let known: Vec<(u32, f32)> =
             q_tokens.iter().filter_map(|t| self.ids.get(t).map(|&id| (id, t.weight()))).collect();
         // Candidates: postings of the rarer tokens (a token held by over a quarter of all addresses, like the city
-        // name, narrows nothing), or of the rarest token when all are common.
+        // name, narrows nothing), or of the rarest token when all are common. Their summed weights rank the
+        // candidates roughly; only the best `SHORTLIST` are scored in full.
         let common = self.len() / 4;
-        let mut seeds: Vec<u32> =
-            known.iter().map(|&(id, _)| id).filter(|&id| self.postings[id as usize].len() <= common).collect();
-        if seeds.is_empty()
-            && let Some(&(rarest, _)) = known.iter().min_by_key(|(id, _)| self.postings[*id as usize].len())
-        {
-            seeds.push(rarest);
+        let mut partial = vec![0.0f32; self.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut seed = |id: u32, w: f32| {
+            for &doc in &self.postings[id as usize] {
+                if partial[doc as usize] == 0.0 {
+                    touched.push(doc);
+                }
+                partial[doc as usize] += w;
+            }
+        };
+        let mut seeded = false;
+        for &(id, w) in &known {
+            if self.postings[id as usize].len() <= common {
+                seed(id, w);
+                seeded = true;
+            }
         }
-        let mut candidates: Vec<u32> = seeds.iter().flat_map(|&id| self.postings[id as usize].iter().copied()).collect();
-        candidates.sort_unstable();
-        candidates.dedup();
+        if !seeded && let Some(&(rarest, w)) = known.iter().min_by_key(|(id, _)| self.postings[*id as usize].len()) {
+            seed(rarest, w);
+        }
+        if touched.len() > SHORTLIST {
+            touched.select_nth_unstable_by(SHORTLIST - 1, |a, b| {
+                partial[*b as usize].total_cmp(&partial[*a as usize]).then(a.cmp(b))
+            });
+            touched.truncate(SHORTLIST);
+        }
         let q_number = first_number(q_tokens.clone());
-        let mut matches: Vec<AddressMatch> = candidates
+        let mut matches: Vec<AddressMatch> = touched
             .into_iter()
             .map(|doc| {
                 let mine = &self.doc_tokens[doc as usize];
