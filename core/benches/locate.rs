@@ -22,11 +22,25 @@ fn locate(c: &mut Criterion) {
             n
         });
     });
+    group.bench_function("100k_micro_grids_batch", |b| {
+        b.iter(|| black_box(index.locate_batch(&points)).len());
+    });
     group.finish();
 }
 
 fn address_search(c: &mut Criterion) {
-    let roads = ["黄河路", "嵩山路", "交通路", "人民路", "太行山路", "漓江路", "湘江路", "长江路", "珠江路", "淮河路"];
+    let roads = [
+        "黄河路",
+        "嵩山路",
+        "交通路",
+        "人民路",
+        "太行山路",
+        "漓江路",
+        "湘江路",
+        "长江路",
+        "珠江路",
+        "淮河路",
+    ];
     let mut addresses = Vec::new();
     for (r, road) in roads.iter().enumerate() {
         for number in 1..=400 {
@@ -36,7 +50,10 @@ fn address_search(c: &mut Criterion) {
                     road: (*road).to_owned(),
                     number: number.to_string(),
                     building: format!("{building}号楼"),
-                    point: geo_types::Point::new(114.0 + r as f64 * 0.01, 33.5 + f64::from(number) * 1e-4),
+                    point: geo_types::Point::new(
+                        114.0 + r as f64 * 0.01,
+                        33.5 + f64::from(number) * 1e-4,
+                    ),
                 });
             }
         }
@@ -44,8 +61,15 @@ fn address_search(c: &mut Criterion) {
     let index = AddressIndex::build(&addresses);
     let mut group = c.benchmark_group("address_search");
     group.throughput(Throughput::Elements(1));
-    for q in ["黄河路128号", "黄河路１２８", "漯河市召陵区黄河路128号3号楼", "太行山路"] {
-        group.bench_function(format!("20k_{q}"), |b| b.iter(|| black_box(index.search(q, 10))));
+    for q in [
+        "黄河路128号",
+        "黄河路１２８",
+        "漯河市召陵区黄河路128号3号楼",
+        "太行山路",
+    ] {
+        group.bench_function(format!("20k_{q}"), |b| {
+            b.iter(|| black_box(index.search(q, 10)));
+        });
     }
     group.finish();
 }

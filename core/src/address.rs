@@ -50,7 +50,9 @@ pub fn normalise(s: &str) -> String {
                 code @ 0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
                 _ => c,
             };
-            c.is_alphanumeric().then(|| c.to_lowercase()).map(Iterator::collect::<String>)
+            c.is_alphanumeric()
+                .then(|| c.to_lowercase())
+                .map(Iterator::collect::<String>)
         })
         .collect()
 }
@@ -76,7 +78,11 @@ fn tokens(normalised: &str) -> Vec<Token> {
             // Leading zeros do not change a doorplate number.
             let s: String = run.iter().collect();
             let trimmed = s.trim_start_matches('0');
-            push(Token::Number(if trimmed.is_empty() { "0".to_owned() } else { trimmed.to_owned() }));
+            push(Token::Number(if trimmed.is_empty() {
+                "0".to_owned()
+            } else {
+                trimmed.to_owned()
+            }));
         } else if run.len() == 1 {
             push(Token::Single(run[0]));
         } else {
@@ -125,7 +131,11 @@ impl AddressIndex {
             postings,
             doc_tokens,
             roads: addresses.iter().map(|a| normalise(&a.road)).collect(),
-            numbers: addresses.iter().map(|a| tokens(&normalise(&a.number))).map(first_number).collect(),
+            numbers: addresses
+                .iter()
+                .map(|a| tokens(&normalise(&a.number)))
+                .map(first_number)
+                .collect(),
         }
     }
 
@@ -146,8 +156,10 @@ impl AddressIndex {
             return Vec::new();
         }
         let total_weight: f32 = q_tokens.iter().map(Token::weight).sum();
-        let known: Vec<(u32, f32)> =
-            q_tokens.iter().filter_map(|t| self.ids.get(t).map(|&id| (id, t.weight()))).collect();
+        let known: Vec<(u32, f32)> = q_tokens
+            .iter()
+            .filter_map(|t| self.ids.get(t).map(|&id| (id, t.weight())))
+            .collect();
         // Candidates: postings of the rarer tokens (a token held by over a quarter of all addresses, like the city
         // name, narrows nothing), or of the rarest token when all are common. Their summed weights rank the
         // candidates roughly; only the best `SHORTLIST` are scored in full.
@@ -169,12 +181,18 @@ impl AddressIndex {
                 seeded = true;
             }
         }
-        if !seeded && let Some(&(rarest, w)) = known.iter().min_by_key(|(id, _)| self.postings[*id as usize].len()) {
+        if !seeded
+            && let Some(&(rarest, w)) = known
+                .iter()
+                .min_by_key(|(id, _)| self.postings[*id as usize].len())
+        {
             seed(rarest, w);
         }
         if touched.len() > SHORTLIST {
             touched.select_nth_unstable_by(SHORTLIST - 1, |a, b| {
-                partial[*b as usize].total_cmp(&partial[*a as usize]).then(a.cmp(b))
+                partial[*b as usize]
+                    .total_cmp(&partial[*a as usize])
+                    .then(a.cmp(b))
             });
             touched.truncate(SHORTLIST);
         }
@@ -193,16 +211,25 @@ impl AddressIndex {
                 let coverage = weight / total_weight;
                 let dice = 2.0 * count as f32 / (q_tokens.len() + mine.len()) as f32;
                 let road = &self.roads[doc as usize];
-                let road_bonus = if !road.is_empty() && q.contains(road.as_str()) { 1.0 } else { 0.0 };
-                let number_bonus =
-                    if q_number.is_some() && q_number == self.numbers[doc as usize] { 1.0 } else { 0.0 };
+                let road_bonus = if !road.is_empty() && q.contains(road.as_str()) {
+                    1.0
+                } else {
+                    0.0
+                };
+                let number_bonus = if q_number.is_some() && q_number == self.numbers[doc as usize] {
+                    1.0
+                } else {
+                    0.0
+                };
                 AddressMatch {
                     address: doc as usize,
                     score: 0.55 * coverage + 0.25 * dice + 0.1 * road_bonus + 0.1 * number_bonus,
                 }
             })
             .collect();
-        let by_rank = |a: &AddressMatch, b: &AddressMatch| b.score.total_cmp(&a.score).then(a.address.cmp(&b.address));
+        let by_rank = |a: &AddressMatch, b: &AddressMatch| {
+            b.score.total_cmp(&a.score).then(a.address.cmp(&b.address))
+        };
         if matches.len() > limit {
             matches.select_nth_unstable_by(limit - 1, by_rank);
             matches.truncate(limit);

@@ -1,4 +1,4 @@
-//! The coordinate systems phones report in China: WGS-84, GCJ-02 (Amap, Tencent, WeChat), BD-09 (Baidu).
+//! The coordinate systems phones report in China: WGS-84, GCJ-02 (Amap, Tencent, `WeChat`), BD-09 (Baidu).
 //! Everything is stored in WGS-84; inputs are converted on arrival.
 //!
 //! GCJ-02 is the published "Krasovsky" obfuscation formula (a = 6,378,245 m, e² of f = 1/298.3), applied only

@@ -55,7 +55,8 @@ impl Lattice {
         for j in 0..=ny {
             for i in 0..=nx {
                 // Whole micro-degrees, up to a quarter cell.
-                let mut jitter = |half_range: f64| ((rng.unit() * 2.0 - 1.0) * half_range * 1e6).round() / 1e6;
+                let mut jitter =
+                    |half_range: f64| ((rng.unit() * 2.0 - 1.0) * half_range * 1e6).round() / 1e6;
                 let jx = jitter(DX * 0.25);
                 let jy = jitter(DY * 0.25);
                 let border_x = i == 0 || i == nx || i % 5 == 0;
@@ -75,7 +76,10 @@ impl Lattice {
 
     /// The lon/lat bounding box `(min, max)` of the whole lattice.
     pub fn bounds(&self) -> (Coord<f64>, Coord<f64>) {
-        (coord! { x: LON0, y: LAT0 }, coord! { x: LON0 + self.nx as f64 * DX, y: LAT0 + self.ny as f64 * DY })
+        (
+            coord! { x: LON0, y: LAT0 },
+            coord! { x: LON0 + self.nx as f64 * DX, y: LAT0 + self.ny as f64 * DY },
+        )
     }
 
     /// The counter-clockwise ring around cells `i0..i1` x `j0..j1`, through every lattice vertex on its perimeter.

@@ -35,12 +35,22 @@ pub fn point_segment_distance_m(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> 
 }
 
 /// Same as [`point_segment_distance_m`] with the frame's scale already known (for loops over many edges).
-pub(crate) fn point_segment_distance_scaled(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>, mx: f64, my: f64) -> f64 {
+pub(crate) fn point_segment_distance_scaled(
+    p: Coord<f64>,
+    a: Coord<f64>,
+    b: Coord<f64>,
+    mx: f64,
+    my: f64,
+) -> f64 {
     let (ax, ay) = ((a.x - p.x) * mx, (a.y - p.y) * my);
     let (bx, by) = ((b.x - p.x) * mx, (b.y - p.y) * my);
     let (dx, dy) = (bx - ax, by - ay);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let (cx, cy) = (ax + t * dx, ay + t * dy);
     cx.hypot(cy)
 }
@@ -51,12 +61,12 @@ pub fn distance_to_boundary_m(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
     let (mx, my) = metres_per_degree(p.y);
     mp.0.iter()
         .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-        .flat_map(|ring| ring.lines())
+        .flat_map(geo_types::LineString::lines)
         .map(|l| point_segment_distance_scaled(p, l.start, l.end, mx, my))
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Geodesic area of a MultiPolygon (holes subtracted), in square metres.
+/// Geodesic area of a `MultiPolygon` (holes subtracted), in square metres.
 pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
     mp.geodesic_area_unsigned()
 }
@@ -91,6 +101,9 @@ mod tests {
         let expected = 0.01 * mx * 0.01 * my;
         let got = area_m2(&sq);
         assert!((got / expected - 1.0).abs() < 1e-3, "{got} vs {expected}");
-        assert!((distance_to_boundary_m(&sq, coord! { x: 114.005, y: 33.571 }) - 0.001 * my).abs() < 0.01);
+        assert!(
+            (distance_to_boundary_m(&sq, coord! { x: 114.005, y: 33.571 }) - 0.001 * my).abs()
+                < 0.01
+        );
     }
 }

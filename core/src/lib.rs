@@ -4,9 +4,9 @@
 pub mod address;
 pub mod code;
 pub mod crs;
+mod error;
 #[doc(hidden)]
 pub mod fixture;
-mod error;
 pub mod geodesy;
 pub mod import;
 pub mod index;

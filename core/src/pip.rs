@@ -62,7 +62,10 @@ fn to_robust(c: Coord<f64>) -> robust::Coord<f64> {
 /// Half-open containment of `p` in `mp` (see the module docs), without preparation.
 pub fn contains(mp: &MultiPolygon<f64>, p: Coord<f64>) -> bool {
     let mut inside = false;
-    for ring in mp.0.iter().flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors())) {
+    for ring in
+        mp.0.iter()
+            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+    {
         for l in ring.lines() {
             inside ^= crosses(l.start, l.end, p);
         }
@@ -77,7 +80,7 @@ pub fn covers(mp: &MultiPolygon<f64>, p: Coord<f64>) -> bool {
             .0
             .iter()
             .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-            .flat_map(|ring| ring.lines())
+            .flat_map(geo_types::LineString::lines)
             .any(|l| on_segment(l.start, l.end, p))
 }
 
@@ -99,26 +102,35 @@ impl Bands {
     fn band(&self, y: f64) -> usize {
         // Truncation is floor for non-negative values (and avoids a libm call); both are monotone.
         let k = (y - self.y0) * self.inv_h;
-        if k <= 0.0 { 0 } else { (k as usize).min(self.last) }
+        if k <= 0.0 {
+            0
+        } else {
+            (k as usize).min(self.last)
+        }
     }
 }
 
-/// A MultiPolygon prepared for many point queries: its rings flattened, its edges banded by y.
+/// A `MultiPolygon` prepared for many point queries: its rings flattened, its edges banded by y.
 #[derive(Debug, Clone)]
 pub struct PreparedPolygon {
-    bbox: Option<Rect<f64>>,
+    /// `[min_x, min_y, max_x, max_y]`; inverted (min > max) for an empty geometry, so nothing is inside.
+    bbox: [f64; 4],
     /// Every ring, closed, one after another.
-    coords: Vec<Coord<f64>>,
+    coords: Box<[Coord<f64>]>,
     /// End (exclusive) of each ring in `coords`; left empty when there is a single ring, to save a memory access.
-    ring_ends: Vec<u32>,
-    bands: Option<Bands>,
+    ring_ends: Box<[u32]>,
+    /// Boxed: most polygons have none, and the struct stays small (it is read on every lookup).
+    bands: Option<Box<Bands>>,
 }
 
 impl PreparedPolygon {
     pub fn new(mp: &MultiPolygon<f64>) -> PreparedPolygon {
         let mut coords = Vec::new();
         let mut ring_ends = Vec::new();
-        for ring in mp.0.iter().flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors())) {
+        for ring in
+            mp.0.iter()
+                .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        {
             if ring.0.is_empty() {
                 continue;
             }
@@ -131,13 +143,21 @@ impl PreparedPolygon {
         if ring_ends.len() == 1 {
             ring_ends.clear();
         }
-        let bbox = bounding_rect(&coords);
-        let mut prepared = PreparedPolygon { bbox, coords, ring_ends, bands: None };
+        let rect = bounding_rect(&coords);
+        let bbox = rect.map_or([1.0, 1.0, -1.0, -1.0], |r| {
+            [r.min().x, r.min().y, r.max().x, r.max().y]
+        });
+        let mut prepared = PreparedPolygon {
+            bbox,
+            coords: coords.into_boxed_slice(),
+            ring_ends: ring_ends.into_boxed_slice(),
+            bands: None,
+        };
         let n_edges = prepared.edge_starts().count();
         if n_edges > BAND_THRESHOLD
-            && let Some(bbox) = bbox
+            && let Some(rect) = rect
         {
-            prepared.bands = Some(prepared.make_bands(bbox, n_edges));
+            prepared.bands = Some(Box::new(prepared.make_bands(rect, n_edges)));
         }
         prepared
     }
@@ -146,7 +166,13 @@ impl PreparedPolygon {
         let n = (n_edges / EDGES_PER_BAND).max(1);
         let height = bbox.height();
         let inv_h = if height > 0.0 { n as f64 / height } else { 0.0 };
-        let mut bands = Bands { y0: bbox.min().y, inv_h, last: n - 1, offsets: Vec::new(), edges: Vec::new() };
+        let mut bands = Bands {
+            y0: bbox.min().y,
+            inv_h,
+            last: n - 1,
+            offsets: Vec::new(),
+            edges: Vec::new(),
+        };
         let spans: Vec<(usize, usize, usize)> = self
             .edge_starts()
             .map(|i| {
@@ -179,14 +205,20 @@ impl PreparedPolygon {
 
     /// Start index of every edge (edges never join the end of one ring to the start of the next).
     fn edge_starts(&self) -> impl Iterator<Item = usize> + '_ {
+        let single = self
+            .ring_ends
+            .is_empty()
+            .then_some(self.coords.len() as u32);
         let mut start = 0usize;
-        let single = [self.coords.len() as u32];
-        let ends = if self.ring_ends.is_empty() { &single[..] } else { &self.ring_ends[..] };
-        ends.to_vec().into_iter().flat_map(move |end| {
-            let s = start;
-            start = end as usize;
-            s..(end as usize).saturating_sub(1)
-        })
+        self.ring_ends
+            .iter()
+            .copied()
+            .chain(single)
+            .flat_map(move |end| {
+                let s = start;
+                start = end as usize;
+                s..(end as usize).saturating_sub(1)
+            })
     }
 
     /// The candidate edges for a point at height `y`, as start indices.
@@ -202,12 +234,13 @@ impl PreparedPolygon {
 
     /// The bounding box, `None` for an empty geometry.
     pub fn bbox(&self) -> Option<Rect<f64>> {
-        self.bbox
+        let [x0, y0, x1, y1] = self.bbox;
+        (x0 <= x1).then(|| Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 }))
     }
 
     fn in_bbox(&self, p: Coord<f64>) -> bool {
-        self.bbox
-            .is_some_and(|r| p.x >= r.min().x && p.x <= r.max().x && p.y >= r.min().y && p.y <= r.max().y)
+        let [x0, y0, x1, y1] = self.bbox;
+        p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1
     }
 
     /// Half-open containment (see the module docs).
@@ -215,26 +248,28 @@ impl PreparedPolygon {
         if !self.in_bbox(p) {
             return false;
         }
-        let c = &self.coords;
+        let coords = &self.coords;
         let mut inside = false;
         match &self.bands {
-            Some(b) => {
-                let k = b.band(p.y);
-                for &i in &b.edges[b.offsets[k] as usize..b.offsets[k + 1] as usize] {
+            Some(bands) => {
+                let band = bands.band(p.y);
+                for &i in
+                    &bands.edges[bands.offsets[band] as usize..bands.offsets[band + 1] as usize]
+                {
                     let i = i as usize;
-                    inside ^= crosses(c[i], c[i + 1], p);
+                    inside ^= crosses(coords[i], coords[i + 1], p);
                 }
             }
             None if self.ring_ends.is_empty() => {
-                for w in c.windows(2) {
+                for w in coords.windows(2) {
                     inside ^= crosses(w[0], w[1], p);
                 }
             }
             None => {
                 let mut start = 0usize;
-                for &end in &self.ring_ends {
+                for &end in &*self.ring_ends {
                     let end = end as usize;
-                    for w in c[start..end].windows(2) {
+                    for w in coords[start..end].windows(2) {
                         inside ^= crosses(w[0], w[1], p);
                     }
                     start = end;
@@ -246,7 +281,10 @@ impl PreparedPolygon {
 
     /// Is `p` exactly on the boundary?
     pub fn on_boundary(&self, p: Coord<f64>) -> bool {
-        self.in_bbox(p) && self.candidates(p.y).any(|i| on_segment(self.coords[i], self.coords[i + 1], p))
+        self.in_bbox(p)
+            && self
+                .candidates(p.y)
+                .any(|i| on_segment(self.coords[i], self.coords[i + 1], p))
     }
 
     /// Closed containment, boundary inclusive.
@@ -258,7 +296,15 @@ impl PreparedPolygon {
     pub fn distance_to_boundary_m(&self, p: Coord<f64>) -> f64 {
         let (mx, my) = geodesy::metres_per_degree(p.y);
         self.edge_starts()
-            .map(|i| geodesy::point_segment_distance_scaled(p, self.coords[i], self.coords[i + 1], mx, my))
+            .map(|i| {
+                geodesy::point_segment_distance_scaled(
+                    p,
+                    self.coords[i],
+                    self.coords[i + 1],
+                    mx,
+                    my,
+                )
+            })
             .fold(f64::INFINITY, f64::min)
     }
 
@@ -301,7 +347,9 @@ mod tests {
     use geo_types::{coord, polygon};
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)]])
+        MultiPolygon(vec![
+            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)],
+        ])
     }
 
     #[test]
@@ -328,7 +376,7 @@ mod tests {
         let n = 200;
         let outer: Vec<Coord<f64>> = (0..n)
             .map(|i| {
-                let t = i as f64 / n as f64 * std::f64::consts::TAU;
+                let t = f64::from(i) / f64::from(n) * std::f64::consts::TAU;
                 let r = 1.0 + 0.3 * (5.0 * t).sin();
                 coord! { x: r * t.cos(), y: r * t.sin() }
             })
@@ -339,11 +387,14 @@ mod tests {
             coord! { x: 0.2, y: 0.2 },
             coord! { x: 0.2, y: -0.2 },
         ];
-        let mp = MultiPolygon(vec![geo_types::Polygon::new(outer.clone().into(), vec![hole.into()])]);
+        let mp = MultiPolygon(vec![geo_types::Polygon::new(
+            outer.clone().into(),
+            vec![hole.into()],
+        )]);
         let prepared = PreparedPolygon::new(&mp);
         assert!(prepared.bands.is_some());
         for i in 0..2000 {
-            let p = coord! { x: -1.4 + 2.8 * ((i * 37) % 2000) as f64 / 2000.0, y: -1.4 + 2.8 * i as f64 / 2000.0 };
+            let p = coord! { x: -1.4 + 2.8 * f64::from((i * 37) % 2000) / 2000.0, y: -1.4 + 2.8 * f64::from(i) / 2000.0 };
             assert_eq!(prepared.contains(p), contains(&mp, p), "{p:?}");
         }
         for v in &outer {

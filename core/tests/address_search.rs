@@ -40,7 +40,13 @@ fn top(index: &AddressIndex, q: &str, n: usize) -> Vec<usize> {
 fn exact_and_partial_queries_find_the_doorplate() {
     let index = index();
     // Road + number, in several spellings: the three 黄河路128号 entries first, the bare one on top.
-    for q in ["黄河路128号", "黄河路１２８", "黄河路 128 号", "黄河128号", "召陵区黄河路128"] {
+    for q in [
+        "黄河路128号",
+        "黄河路１２８",
+        "黄河路 128 号",
+        "黄河128号",
+        "召陵区黄河路128",
+    ] {
         let found = top(&index, q, 3);
         assert_eq!(found[0], 0, "{q}: {found:?}");
         let mut set = found.clone();
@@ -52,7 +58,12 @@ fn exact_and_partial_queries_find_the_doorplate() {
 #[test]
 fn building_and_extra_characters_pick_the_building() {
     let index = index();
-    for q in ["漯河市召陵区黄河路128号3号楼", "黄河路128号3号楼", "河南省漯河市召陵区黄河路128号3号楼301室", "黄河路128-3号楼"] {
+    for q in [
+        "漯河市召陵区黄河路128号3号楼",
+        "黄河路128号3号楼",
+        "河南省漯河市召陵区黄河路128号3号楼301室",
+        "黄河路128-3号楼",
+    ] {
         assert_eq!(top(&index, q, 1), vec![1], "{q}");
     }
     assert_eq!(top(&index, "黄河路128号5号楼", 1), vec![9]);
@@ -69,8 +80,14 @@ fn numbers_match_whole_and_roads_are_told_apart() {
     assert_eq!(top(&index, "人民路８号", 1), vec![7]);
     assert_eq!(top(&index, "太行山路", 1), vec![10]);
     assert_eq!(top(&index, "黄河东路", 1), vec![5]);
-    let scores: Vec<f32> = index.search("黄河路128号", 11).iter().map(|m| m.score).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    let scores: Vec<f32> = index
+        .search("黄河路128号", 11)
+        .iter()
+        .map(|m| m.score)
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().all(|s| (0.0..=1.0).contains(s))
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! Data: ../shared/data/external/chicago-police (see its SOURCE.md).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use geo::{BoundingRect, Contains};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, Rect, coord};
@@ -12,11 +12,16 @@ use gridmap_core::{Area, AreaId, AreaIndex, Level};
 use serde_json::Value;
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external/chicago-police");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external/chicago-police");
     if dir.join("police_beats.geojson").exists() {
         return Some(dir);
     }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{} absent but CI=true", dir.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} absent but CI=true",
+        dir.display()
+    );
     println!("SKIPPED: {} absent", dir.display());
     None
 }
@@ -35,24 +40,34 @@ fn polygon(v: &Value) -> Polygon<f64> {
     Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
 }
 
-/// Features grouped by `key` into one MultiPolygon each (beat 3100 has three parts).
-fn load(path: &PathBuf, key: &str) -> BTreeMap<String, (MultiPolygon<f64>, Value)> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("geojson");
+/// Features grouped by `key` into one `MultiPolygon` each (beat 3100 has three parts).
+fn load(path: &Path, key: &str) -> BTreeMap<String, (MultiPolygon<f64>, Value)> {
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("geojson");
     let mut out: BTreeMap<String, (MultiPolygon<f64>, Value)> = BTreeMap::new();
     for f in json["features"].as_array().expect("features") {
         let id = f["properties"][key].as_str().expect("key").to_owned();
         let g = &f["geometry"];
         let parts: Vec<Polygon<f64>> = match g["type"].as_str() {
             Some("Polygon") => vec![polygon(&g["coordinates"])],
-            Some("MultiPolygon") => g["coordinates"].as_array().expect("parts").iter().map(polygon).collect(),
+            Some("MultiPolygon") => g["coordinates"]
+                .as_array()
+                .expect("parts")
+                .iter()
+                .map(polygon)
+                .collect(),
             other => panic!("unexpected geometry {other:?}"),
         };
-        out.entry(id).or_insert_with(|| (MultiPolygon(vec![]), f["properties"].clone())).0.0.extend(parts);
+        out.entry(id)
+            .or_insert_with(|| (MultiPolygon(vec![]), f["properties"].clone()))
+            .0
+            .0
+            .extend(parts);
     }
     out
 }
 
-fn build(dir: &PathBuf) -> AreaIndex {
+fn build(dir: &Path) -> AreaIndex {
     let area = |code: String, level, parent, geometry| Area {
         name: code.clone(),
         code,
@@ -67,8 +82,10 @@ fn build(dir: &PathBuf) -> AreaIndex {
     assert_eq!(beats.len(), 275);
     assert_eq!(beats["3100"].0.0.len(), 3);
     let districts = load(&dir.join("police_districts.geojson"), "DIST_NUM");
-    let mut areas: Vec<Area> =
-        districts.into_iter().map(|(code, (g, _))| area(format!("D{code:0>3}"), Level::District, None, g)).collect();
+    let mut areas: Vec<Area> = districts
+        .into_iter()
+        .map(|(code, (g, _))| area(format!("D{code:0>3}"), Level::District, None, g))
+        .collect();
     for (code, (g, props)) in beats {
         let parent = format!("D{:0>3}", props["DISTRICT"].as_str().expect("district"));
         areas.push(area(code, Level::Grid, Some(parent), g));
@@ -92,7 +109,10 @@ fn oracle(index: &AreaIndex, bboxes: &[Rect<f64>], level: Level, p: Coord<f64>) 
 }
 
 fn at(index: &AreaIndex, chain: &[AreaId], level: Level) -> Option<AreaId> {
-    chain.iter().copied().find(|&id| index.area(id).level == level)
+    chain
+        .iter()
+        .copied()
+        .find(|&id| index.area(id).level == level)
 }
 
 /// Splits one CSV line, honouring double quotes.
@@ -113,7 +133,11 @@ fn fields(line: &str) -> Vec<String> {
 fn random_points_agree_with_geo() {
     let Some(dir) = data_dir() else { return };
     let index = build(&dir);
-    let bboxes: Vec<Rect<f64>> = index.areas().iter().map(|a| a.geometry.bounding_rect().expect("bbox")).collect();
+    let bboxes: Vec<Rect<f64>> = index
+        .areas()
+        .iter()
+        .map(|a| a.geometry.bounding_rect().expect("bbox"))
+        .collect();
     let mut rng = SplitMix::new(7);
     let (mut inside, mut outside) = (0, 0);
     for _ in 0..3_000 {
@@ -122,7 +146,11 @@ fn random_points_agree_with_geo() {
         for level in [Level::District, Level::Grid] {
             let expected = oracle(&index, &bboxes, level, p);
             assert!(expected.len() <= 1, "overlap at {p:?}");
-            assert_eq!(at(&index, &loc.chain, level), expected.first().copied(), "{level} at {p:?}");
+            assert_eq!(
+                at(&index, &loc.chain, level),
+                expected.first().copied(),
+                "{level} at {p:?}"
+            );
         }
         if at(&index, &loc.chain, Level::Grid).is_some() {
             inside += 1;
@@ -140,37 +168,56 @@ fn random_points_agree_with_geo() {
 fn crimes_2014_land_in_their_recorded_beat() {
     let Some(dir) = data_dir() else { return };
     let index = build(&dir);
-    let bboxes: Vec<Rect<f64>> = index.areas().iter().map(|a| a.geometry.bounding_rect().expect("bbox")).collect();
+    let bboxes: Vec<Rect<f64>> = index
+        .areas()
+        .iter()
+        .map(|a| a.geometry.bounding_rect().expect("bbox"))
+        .collect();
     let text = std::fs::read_to_string(dir.join("crimes_2014_sample.csv")).expect("csv");
     let mut lines = text.lines();
     let header = fields(lines.next().expect("header"));
     let col = |name: &str| header.iter().position(|h| h == name).expect("column");
-    let (beat_col, district_col, lat_col, lon_col) = (col("Beat"), col("District"), col("Latitude"), col("Longitude"));
-    let (mut total, mut beat_ok, mut district_ok, mut district_total) = (0, 0, 0, 0);
+    let (beat_col, district_col, lat_col, lon_col) = (
+        col("Beat"),
+        col("District"),
+        col("Latitude"),
+        col("Longitude"),
+    );
+    let (mut total, mut beat_ok, mut district_ok, mut district_total) = (0u32, 0u32, 0u32, 0u32);
     for line in lines {
         let f = fields(line);
-        let (Ok(lat), Ok(lon)) = (f[lat_col].parse::<f64>(), f[lon_col].parse::<f64>()) else { continue };
+        let (Ok(lat), Ok(lon)) = (f[lat_col].parse::<f64>(), f[lon_col].parse::<f64>()) else {
+            continue;
+        };
         let p = coord! { x: lon, y: lat };
         let loc = index.locate(p);
         let ours = at(&index, &loc.chain, Level::Grid);
         let expected = oracle(&index, &bboxes, Level::Grid, p);
         if expected.len() == 1 {
-            assert_eq!(ours, Some(expected[0]), "engine disagrees with geo at {p:?}");
+            assert_eq!(
+                ours,
+                Some(expected[0]),
+                "engine disagrees with geo at {p:?}"
+            );
         }
         total += 1;
-        beat_ok += usize::from(ours.is_some_and(|id| index.area(id).code == f[beat_col]));
+        beat_ok += u32::from(ours.is_some_and(|id| index.area(id).code == f[beat_col]));
         if !f[district_col].is_empty() {
             district_total += 1;
             let recorded = format!("D{:0>3}", f[district_col].trim_start_matches('0'));
-            district_ok += usize::from(
-                at(&index, &loc.chain, Level::District).is_some_and(|id| index.area(id).code == recorded),
+            district_ok += u32::from(
+                at(&index, &loc.chain, Level::District)
+                    .is_some_and(|id| index.area(id).code == recorded),
             );
         }
     }
     assert_eq!(total, 6_884, "rows with coordinates (SOURCE.md)");
-    let beat_rate = beat_ok as f64 / total as f64;
+    let beat_rate = f64::from(beat_ok) / f64::from(total);
     println!("beat agreement {beat_ok}/{total}, district {district_ok}/{district_total}");
     // SOURCE.md: a strict point-in-polygon engine agrees on 99.94 % (4 mismatches).
     assert!(beat_rate >= 0.999, "beat agreement {beat_rate}");
-    assert!(district_ok as f64 / district_total as f64 >= 0.999, "district {district_ok}/{district_total}");
+    assert!(
+        f64::from(district_ok) / f64::from(district_total) >= 0.999,
+        "district {district_ok}/{district_total}"
+    );
 }

@@ -35,10 +35,19 @@ fn pairs() -> Vec<Pair> {
 fn forward_conversions_match_the_reference_package() {
     for p in pairs() {
         let gcj = Crs::Gcj02.from_wgs84(p.wgs);
-        assert!((gcj.x - p.gcj.x).abs() < 1e-6 && (gcj.y - p.gcj.y).abs() < 1e-6, "{}: {gcj:?} vs {:?}", p.place, p.gcj);
+        assert!(
+            (gcj.x - p.gcj.x).abs() < 1e-6 && (gcj.y - p.gcj.y).abs() < 1e-6,
+            "{}: {gcj:?} vs {:?}",
+            p.place,
+            p.gcj
+        );
         if let Some(bd) = p.bd {
             let ours = Crs::Bd09.from_wgs84(p.wgs);
-            assert!((ours.x - bd.x).abs() < 1e-6 && (ours.y - bd.y).abs() < 1e-6, "{}: {ours:?} vs {bd:?}", p.place);
+            assert!(
+                (ours.x - bd.x).abs() < 1e-6 && (ours.y - bd.y).abs() < 1e-6,
+                "{}: {ours:?} vs {bd:?}",
+                p.place
+            );
         }
     }
 }
@@ -55,7 +64,10 @@ fn inverse_conversions_recover_wgs84_within_half_a_metre() {
     }
     // The reference forward values carry ~1e-15 deg of rounding; our iteration stops below 1e-10 deg.
     assert!(worst_m < 0.5, "worst inverse error {worst_m} m");
-    assert!(worst_m < 1e-3, "iteration should be far better than required: {worst_m} m");
+    assert!(
+        worst_m < 1e-3,
+        "iteration should be far better than required: {worst_m} m"
+    );
 }
 
 #[test]
@@ -71,7 +83,10 @@ fn outside_china_is_identity_and_round_trips_hold() {
             let w = coord! { x: 100.0 + f64::from(i) * 0.9, y: 18.0 + f64::from(j) * 0.8 };
             for crs in [Crs::Gcj02, Crs::Bd09] {
                 let back = crs.to_wgs84(crs.from_wgs84(w));
-                assert!((back.x - w.x).abs() < 1e-9 && (back.y - w.y).abs() < 1e-9, "{crs:?} {w:?} -> {back:?}");
+                assert!(
+                    (back.x - w.x).abs() < 1e-9 && (back.y - w.y).abs() < 1e-9,
+                    "{crs:?} {w:?} -> {back:?}"
+                );
             }
         }
     }
