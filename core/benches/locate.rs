@@ -22,8 +22,14 @@ fn locate(c: &mut Criterion) {
             n
         });
     });
-    group.bench_function("100k_micro_grids_batch", |b| {
-        b.iter(|| black_box(index.locate_batch(&points)).len());
+    group.finish();
+    // A dispatcher's batch: a million points, located in Morton order (`locate_batch`).
+    let batch = lattice.random_points(1_000_000, 13);
+    let mut group = c.benchmark_group("locate_batch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    group.bench_function("100k_micro_grids_1m_points", |b| {
+        b.iter(|| black_box(index.locate_batch(&batch)).len());
     });
     group.finish();
 }

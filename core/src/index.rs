@@ -1,5 +1,11 @@
 //! The in-memory spatial index: one rstar tree per level (plus one for exclusive grids), bulk-loaded.
 //!
+//! Point location uses, per level, a uniform grid of buckets listing the areas whose bounding box meets each
+//! bucket (about two buckets per area): O(1) candidates without pointer chasing, several times faster than an
+//! rstar point query on a 100,000-area level. The rstar trees serve nearest-area searches and exclusive grids.
+//! A lookup's cost on a big city is dominated by memory latency, so batches go through
+//! [`AreaIndex::locate_batch`], which visits points in Morton order.
+//!
 //! Boundary rule: see [`crate::pip`]. Within a level, a point goes to the area that contains it by the half-open
 //! rule; if none does (the point is on the outer edge of the level), to the area whose closed polygon covers it.
 //! Should a level overlap itself (bad imported data), the smallest code wins, so the answer stays deterministic.
