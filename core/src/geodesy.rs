@@ -1,1 +1,109 @@
 //! Lengths and areas in metres on WGS-84 lon/lat.
+//!
+//! Distances to segments use a local metric frame centred on the query point (the WGS-84 ellipsoid's radii of
+//! curvature there): exact enough at city scale (relative error below 1e-3 within 5 km), and cheap.
+
+use geo::{Distance, Geodesic, GeodesicArea};
+use geo_types::{Coord, MultiPolygon, Point};
+
+/// WGS-84 semi-major axis, metres.
+const WGS84_A: f64 = 6_378_137.0;
+/// WGS-84 first eccentricity squared.
+const WGS84_E2: f64 = 0.006_694_379_990_141_317;
+
+/// Metres per degree of longitude and of latitude at a latitude (degrees).
+pub fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let phi = lat.to_radians();
+    let s2 = phi.sin() * phi.sin();
+    let w = (1.0 - WGS84_E2 * s2).sqrt();
+    // Prime-vertical (N) and meridional (M) radii of curvature.
+    let n = WGS84_A / w;
+    let m = WGS84_A * (1.0 - WGS84_E2) / (w * w * w);
+    let rad = std::f64::consts::PI / 180.0;
+    (n * phi.cos() * rad, m * rad)
+}
+
+/// Geodesic distance between two lon/lat points, in metres.
+pub fn distance_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
+    Geodesic.distance(Point(a), Point(b))
+}
+
+/// Distance from `p` to the segment `a`–`b`, in metres, in a local metric frame centred on `p`.
+pub fn point_segment_distance_m(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+    let (mx, my) = metres_per_degree(p.y);
+    point_segment_distance_scaled(p, a, b, mx, my)
+}
+
+/// Same as [`point_segment_distance_m`] with the frame's scale already known (for loops over many edges).
+pub(crate) fn point_segment_distance_scaled(
+    p: Coord<f64>,
+    a: Coord<f64>,
+    b: Coord<f64>,
+    mx: f64,
+    my: f64,
+) -> f64 {
+    let (ax, ay) = ((a.x - p.x) * mx, (a.y - p.y) * my);
+    let (bx, by) = ((b.x - p.x) * mx, (b.y - p.y) * my);
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (ax + t * dx, ay + t * dy);
+    cx.hypot(cy)
+}
+
+/// Distance from `p` to the nearest edge of any ring of `mp`, in metres (zero on the boundary, positive both
+/// inside and outside). `f64::INFINITY` for an empty geometry.
+pub fn distance_to_boundary_m(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
+    let (mx, my) = metres_per_degree(p.y);
+    mp.0.iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .flat_map(geo_types::LineString::lines)
+        .map(|l| point_segment_distance_scaled(p, l.start, l.end, mx, my))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Geodesic area of a `MultiPolygon` (holes subtracted), in square metres.
+pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    mp.geodesic_area_unsigned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{coord, polygon};
+
+    #[test]
+    fn segment_distance_matches_geodesic_distance_to_the_foot() {
+        // A meridian segment 0.01 deg east of p: the distance is the geodesic along the parallel.
+        let p = coord! { x: 114.09, y: 33.57 };
+        let a = coord! { x: 114.10, y: 33.56 };
+        let b = coord! { x: 114.10, y: 33.58 };
+        let local = point_segment_distance_m(p, a, b);
+        let geodesic = distance_m(p, coord! { x: 114.10, y: 33.57 });
+        assert!((local - geodesic).abs() < 0.05, "{local} vs {geodesic}");
+        // Beyond the segment's end the distance is to the endpoint.
+        let far = coord! { x: 114.10, y: 33.60 };
+        let to_end = point_segment_distance_m(far, a, b);
+        assert!((to_end - distance_m(far, b)).abs() < 0.05);
+    }
+
+    #[test]
+    fn area_of_a_small_square_near_luohe() {
+        // 0.01 x 0.01 deg at 33.57N: about 1112 m (lat) x 928 m (lon).
+        let sq = MultiPolygon(vec![polygon![
+            (x: 114.0, y: 33.57), (x: 114.01, y: 33.57), (x: 114.01, y: 33.58), (x: 114.0, y: 33.58)
+        ]]);
+        let (mx, my) = metres_per_degree(33.575);
+        let expected = 0.01 * mx * 0.01 * my;
+        let got = area_m2(&sq);
+        assert!((got / expected - 1.0).abs() < 1e-3, "{got} vs {expected}");
+        assert!(
+            (distance_to_boundary_m(&sq, coord! { x: 114.005, y: 33.571 }) - 0.001 * my).abs()
+                < 0.01
+        );
+    }
+}

@@ -5,6 +5,8 @@ pub mod address;
 pub mod code;
 pub mod crs;
 mod error;
+#[doc(hidden)]
+pub mod fixture;
 pub mod geodesy;
 pub mod import;
 pub mod index;
