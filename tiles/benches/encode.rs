@@ -6,16 +6,19 @@ use gridmap_tiles::{EncodeOptions, LayerBuilder, Tile, TileCoord, Value};
 
 /// 18 × 18 = 324 wobbly cells covering the tile and a little beyond, so edge cells get clipped.
 fn grid_cells(tile: TileCoord) -> Vec<(String, Geometry<f64>)> {
-    let b = tile.bounds_lonlat();
-    let n = 18;
+    let bounds = tile.bounds_lonlat();
+    let cells_per_side = 18;
     let (w, h) = (
-        b.width() * 1.1 / f64::from(n),
-        b.height() * 1.1 / f64::from(n),
+        bounds.width() * 1.1 / f64::from(cells_per_side),
+        bounds.height() * 1.1 / f64::from(cells_per_side),
     );
-    let (x0, y0) = (b.min().x - b.width() * 0.05, b.min().y - b.height() * 0.05);
+    let (x0, y0) = (
+        bounds.min().x - bounds.width() * 0.05,
+        bounds.min().y - bounds.height() * 0.05,
+    );
     let mut cells = Vec::new();
-    for i in 0..n {
-        for j in 0..n {
+    for i in 0..cells_per_side {
+        for j in 0..cells_per_side {
             let (cx, cy) = (x0 + (f64::from(i) + 0.5) * w, y0 + (f64::from(j) + 0.5) * h);
             let ring: LineString<f64> = (0..=40)
                 .map(|k| {
@@ -61,7 +64,7 @@ fn bench(c: &mut Criterion) {
         bytes.len()
     );
     c.bench_function("encode_z14_324_polygons", |b| {
-        b.iter(|| encode(tile, &cells))
+        b.iter(|| encode(tile, &cells));
     });
 }
 

@@ -101,23 +101,20 @@ pub(crate) fn clip_line(line: &[Pt], clip: ClipBox) -> Vec<Vec<Pt>> {
     let mut parts = Vec::new();
     let mut part: Vec<Pt> = Vec::new();
     for seg in line.windows(2) {
-        match clip_segment(seg[0], seg[1], clip) {
-            Some((a, b)) => {
-                if part.last() != Some(&a) {
-                    if part.len() >= 2 {
-                        parts.push(std::mem::take(&mut part));
-                    }
-                    part.clear();
-                    part.push(a);
-                }
-                part.push(b);
-            }
-            None => {
+        if let Some((a, b)) = clip_segment(seg[0], seg[1], clip) {
+            if part.last() != Some(&a) {
                 if part.len() >= 2 {
                     parts.push(std::mem::take(&mut part));
                 }
                 part.clear();
+                part.push(a);
             }
+            part.push(b);
+        } else {
+            if part.len() >= 2 {
+                parts.push(std::mem::take(&mut part));
+            }
+            part.clear();
         }
     }
     if part.len() >= 2 {
@@ -152,6 +149,9 @@ fn clip_segment(a: Pt, b: Pt, clip: ClipBox) -> Option<(Pt, Pt)> {
     if t0 > t1 {
         return None;
     }
+    // Exact comparisons on purpose: an unclipped end keeps its exact input point, so the next
+    // segment's start matches it and the part continues.
+    #[allow(clippy::float_cmp)]
     let at = |t: f64| {
         if t == 0.0 {
             a

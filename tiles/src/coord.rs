@@ -4,7 +4,7 @@ use std::ops::RangeInclusive;
 
 use geo_types::{Rect, coord};
 
-/// The highest zoom served. MapLibre GL renders up to 22 (and overzooms beyond the source maxzoom).
+/// The highest zoom served. `MapLibre GL` renders up to 22 (and overzooms beyond the source maxzoom).
 pub const MAX_ZOOM: u8 = 22;
 
 /// WGS-84 semi-major axis, the sphere radius used by Web Mercator.
@@ -103,10 +103,10 @@ impl TileCoord {
 
     /// Bounds in WGS-84 degrees (x = lon, y = lat; min = south-west).
     pub fn bounds_lonlat(self) -> Rect<f64> {
-        let m = self.bounds_mercator();
-        let (w, s) = mercator_to_lonlat(m.min().x, m.min().y);
-        let (e, n) = mercator_to_lonlat(m.max().x, m.max().y);
-        Rect::new(coord! { x: w, y: s }, coord! { x: e, y: n })
+        let merc = self.bounds_mercator();
+        let (west, south) = mercator_to_lonlat(merc.min().x, merc.min().y);
+        let (east, north) = mercator_to_lonlat(merc.max().x, merc.max().y);
+        Rect::new(coord! { x: west, y: south }, coord! { x: east, y: north })
     }
 }
 

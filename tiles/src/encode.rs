@@ -18,7 +18,7 @@ pub struct EncodeOptions {
     pub extent: u32,
     /// Units kept outside each tile edge so that strokes and labels do not show seams.
     pub buffer: u32,
-    /// Screen pixels per tile side. MapLibre GL draws vector tiles 512 px wide.
+    /// Screen pixels per tile side. `MapLibre GL` draws vector tiles 512 px wide.
     pub pixels_per_tile: u32,
     /// Douglas–Peucker tolerance in pixels.
     pub simplify_px: f64,
@@ -160,7 +160,7 @@ impl LayerBuilder {
         self.add(None, geometry, attributes)
     }
 
-    /// As [`Self::add_feature`], with an MVT feature id (MapLibre uses it for hover state).
+    /// As [`Self::add_feature`], with an MVT feature id (`MapLibre` uses it for hover state).
     pub fn add_feature_with_id(
         &mut self,
         id: u64,
@@ -493,7 +493,7 @@ impl CommandWriter {
         }
     }
 
-    /// An open ring: MoveTo, LineTo the rest, ClosePath.
+    /// An open ring: `MoveTo`, `LineTo` the rest, `ClosePath`.
     fn ring(&mut self, pts: &[[i32; 2]]) {
         self.move_to(pts[0]);
         self.line_to(&pts[1..]);

@@ -1,6 +1,6 @@
-//! The tile layers gridmap serves and their zoom ranges, as data the server and TileJSON use.
+//! The tile layers gridmap serves and their zoom ranges, as data the server and `TileJSON` use.
 //!
-//! Zoom numbers are MapLibre zooms (512 px tiles). At latitude 34° one pixel is about 64 m at z10,
+//! Zoom numbers are `MapLibre` zooms (512 px tiles). At latitude 34° one pixel is about 64 m at z10,
 //! 16 m at z12, 4 m at z14, 1 m at z16. Below `min_zoom` a layer is absent (the area is a few
 //! pixels wide); above `max_zoom` clients overzoom the `max_zoom` tile, which is already exact to a
 //! fraction of a pixel, so the server need not encode deeper tiles.
@@ -11,12 +11,12 @@ pub struct LayerSpec {
     /// MVT layer name and the `{layer}` in `/tiles/{layer}/{z}/{x}/{y}.mvt`.
     pub name: &'static str,
     pub min_zoom: u8,
-    /// The TileJSON maxzoom: tiles deeper than this are not needed.
+    /// The `TileJSON` maxzoom: tiles deeper than this are not needed.
     pub max_zoom: u8,
     /// For polygon layers, the zoom from which their labels go into the `labels` layer.
     pub label_min_zoom: Option<u8>,
     pub description: &'static str,
-    /// Attribute names and their TileJSON types ("String", "Number", "Boolean").
+    /// Attribute names and their `TileJSON` types ("String", "Number", "Boolean").
     pub fields: &'static [(&'static str, &'static str)],
 }
 
@@ -108,7 +108,7 @@ pub fn layer(name: &str) -> Option<&'static LayerSpec> {
     LAYERS.iter().find(|l| l.name == name)
 }
 
-/// The zoom range over all layers (for the composite tile's TileJSON).
+/// The zoom range over all layers (for the composite tile's `TileJSON`).
 pub fn composite_zoom_range() -> (u8, u8) {
     LAYERS.iter().fold((u8::MAX, 0), |(lo, hi), l| {
         (lo.min(l.min_zoom), hi.max(l.max_zoom))

@@ -1,4 +1,5 @@
 //! Tile addressing, Web Mercator, covering tiles and label points, against values known independently.
+#![allow(clippy::unwrap_used, clippy::doc_markdown, clippy::type_complexity)]
 
 use geo::{Contains, Distance, Euclidean};
 use geo_types::{LineString, MultiPolygon, Polygon, Rect, coord};

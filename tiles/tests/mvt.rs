@@ -1,5 +1,6 @@
 //! Encodes tiles and decodes them with the independent decoder in `support/`, checking geometry
 //! against geo's BooleanOps clip of the source, winding, degeneracy and attributes.
+#![allow(clippy::unwrap_used, clippy::doc_markdown, clippy::type_complexity)]
 
 mod support;
 
