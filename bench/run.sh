@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: gridmap against PostGIS on the same generated city, in one run.
+# Writes bench/RESULTS.md. Loopback only; every load is bounded in time.
+#
+#   bash bench/run.sh                         # 100,000 micro-grids, 10 s per load
+#   BENCH_MICRO_GRIDS=10000 BENCH_SECONDS=5 bash bench/run.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+micro="${BENCH_MICRO_GRIDS:-100000}"
+secs="${BENCH_SECONDS:-10}"
+conns="${BENCH_CONNECTIONS:-16}"
+batch_points="${BENCH_BATCH_POINTS:-1000000}"
+work="$repo/target/bench"
+results="$repo/bench/RESULTS.md"
+port=18080
+mkdir -p "$work"
+
+# shellcheck source=../tests/pg-cluster.sh
+source "$repo/tests/pg-cluster.sh"
+command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+
+say "building gridmap (release)"
+cargo build --release -p gridmap-server >/dev/null
+bin="$repo/target/release/gridmap"
+
+pg_cluster_start "$work/pg" 54400
+trap 'kill "${server_pid:-0}" 2>/dev/null || true; pg_cluster_stop' EXIT
+psql_admin -c "CREATE DATABASE bench" >/dev/null
+db_url="${PG_CLUSTER_URL%/*}/bench"
+psql_bench() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$db_url" "$@"; }
+
+say "generating and loading the $micro-micro-grid city into PostGIS"
+load_started=$(date +%s.%N)
+GRIDMAP_LOG_FORMAT=text "$bin" generate --database-url "$db_url" --micro-grids "$micro" 2>"$work/generate.log"
+load_s=$(echo "$(date +%s.%N) - $load_started" | bc)
+psql_bench -c "VACUUM ANALYZE"
+read -r areas coords <<<"$(psql_bench -At -F ' ' -c "SELECT count(*), sum(ST_NPoints(geom)) FROM areas WHERE valid_to IS NULL")"
+read -r x0 y0 x1 y1 <<<"$(psql_bench -At -F ' ' -c "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM areas WHERE level = 'district') s")"
+
+say "starting gridmap on the same database"
+GRIDMAP_LOG=warn "$bin" serve --database-url "$db_url" --listen "127.0.0.1:$port" --sample-city never 2>"$work/serve.log" &
+server_pid=$!
+for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+    sleep 0.5
+done
+curl -sf "http://127.0.0.1:$port/health" >/dev/null || { cat "$work/serve.log"; exit 1; }
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+
+# Random points in the city's bounding box, the same stream for both sides (seeded).
+cat >"$work/locate.lua" <<LUA
+math.randomseed(411104)
+request = function()
+  local lon = $x0 + math.random() * ($x1 - $x0)
+  local lat = $y0 + math.random() * ($y1 - $y0)
+  return wrk.format("GET", string.format("/v1/locate?lon=%.7f&lat=%.7f", lon, lat))
+end
+LUA
+cat >"$work/locate.sql" <<SQL
+\set lon $x0 + random(0, 1000000) * ($x1 - $x0) / 1000000.0
+\set lat $y0 + random(0, 1000000) * ($y1 - $y0) / 1000000.0
+SELECT level, code FROM areas WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326));
+SQL
+
+wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
+wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
+
+say "HTTP: /health ceiling, then /v1/locate, then PostGIS (pgbench), interleaved twice"
+for round in 1 2; do
+    wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/health" >"$work/health.$round.txt"
+    wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/locate.lua" "http://127.0.0.1:$port" >"$work/locate.$round.txt"
+    "$pg_bin/pgbench" -n -M prepared -c "$conns" -j 2 -T "$secs" -f "$work/locate.sql" "$db_url" >"$work/pgbench.$round.txt" 2>&1
+done
+best() { printf '%s\n' "$@" | sort -g | tail -1; }
+health_rps=$(best "$(wrk_rps "$work/health.1.txt")" "$(wrk_rps "$work/health.2.txt")")
+locate_rps=$(best "$(wrk_rps "$work/locate.1.txt")" "$(wrk_rps "$work/locate.2.txt")")
+locate_p99=$(wrk_p99 "$work/locate.1.txt")
+pg_tps=$(best "$(awk '/^tps/ {print $3}' "$work/pgbench.1.txt")" "$(awk '/^tps/ {print $3}' "$work/pgbench.2.txt")")
+
+say "batch: $batch_points points, gridmap (POST /v1/locate, 100,000 a request, 2 at a time) vs one SQL join"
+psql_bench <<SQL
+SELECT setseed(0.411104);
+DROP TABLE IF EXISTS bench_points;
+CREATE TABLE bench_points AS
+  SELECT i AS id, ST_SetSRID(ST_MakePoint($x0 + random() * ($x1 - $x0), $y0 + random() * ($y1 - $y0)), 4326) AS geom
+  FROM generate_series(1, $batch_points) i;
+ANALYZE bench_points;
+SQL
+rm -f "$work"/batch.*.json
+psql_bench -At -c "SELECT ST_X(geom) || ',' || ST_Y(geom) FROM bench_points ORDER BY id" |
+    awk -v dir="$work" 'BEGIN { n = 0 }
+        { if (n % 100000 == 0) { if (n) { printf "]}" > f; close(f) } f = sprintf("%s/batch.%03d.json", dir, n / 100000); printf "{\"points\":[" > f; sep = "" }
+          printf "%s[%s]", sep, $0 > f; sep = ","; n++ }
+        END { printf "]}" > f; close(f) }'
+batch_started=$(date +%s.%N)
+ls "$work"/batch.*.json | xargs -P 2 -I{} curl -sf -o /dev/null -H 'content-type: application/json' --data-binary @{} "http://127.0.0.1:$port/v1/locate"
+batch_s=$(echo "$(date +%s.%N) - $batch_started" | bc)
+join_sql="SELECT count(*) FROM (SELECT p.id, a.level, a.code FROM bench_points p JOIN areas a ON ST_Covers(a.geom, p.geom) WHERE a.valid_to IS NULL) s"
+join_ms() {
+    psql_bench -c "SET max_parallel_workers_per_gather = $1" -c '\timing on' -c "$join_sql" | awk '/^Time:/ {print $2}'
+}
+join_serial_ms=$(join_ms 0)
+join_parallel_ms=$(join_ms 2)
+join_best_ms=$(printf '%s\n%s\n' "$join_serial_ms" "$join_parallel_ms" | sort -g | head -1)
+
+say "in-process lookups (criterion)"
+cargo bench -p gridmap-core --bench locate -- --noplot 2>/dev/null | tee "$work/criterion.txt" >/dev/null
