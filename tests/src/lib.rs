@@ -38,7 +38,7 @@ pub const DATABASE_URL_VAR: &str = "GRIDMAP_TEST_DATABASE_URL";
 /// Database every per-test database is cloned from; it has PostGIS and nothing else.
 const TEMPLATE: &str = "gridmap_test_template";
 /// Key of the advisory lock that serialises template creation and cloning across processes.
-const TEMPLATE_LOCK: i64 = 0x6772_6964_6d61_70;
+const TEMPLATE_LOCK: i64 = 0x0067_7269_646d_6170;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -60,6 +60,8 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+static SKIP_NOTICE: Once = Once::new();
+
 /// The backends to test here: GeoPackage always, PostGIS when configured.
 pub fn backends() -> Vec<Backend> {
     if std::env::var_os(DATABASE_URL_VAR).is_some() {
@@ -69,11 +71,8 @@ pub fn backends() -> Vec<Backend> {
         !in_ci(),
         "PostGIS required in CI: set {DATABASE_URL_VAR} (tests/run.sh does)"
     );
-    static SKIP_NOTICE: Once = Once::new();
     SKIP_NOTICE.call_once(|| {
-        eprintln!(
-            "SKIPPED: PostGIS not available (set {DATABASE_URL_VAR} or run tests/run.sh)"
-        );
+        eprintln!("SKIPPED: PostGIS not available (set {DATABASE_URL_VAR} or run tests/run.sh)");
     });
     vec![Backend::Gpkg]
 }
@@ -176,7 +175,9 @@ where
 
 /// `url` with its database replaced by `database` (query parameters kept).
 pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[authority_start..]
         .find('/')
@@ -189,17 +190,18 @@ pub fn with_database(url: &str, database: &str) -> String {
     out
 }
 
+static DATABASE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
 /// Creates a uniquely named database cloned from the PostGIS template (made once, race-safely:
 /// under an advisory lock, built under a temporary name and renamed when complete).
 async fn create_database(admin_url: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let name = format!(
         "gridmap_test_{}_{}_{nanos}",
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        DATABASE_COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let mut admin = PgConnection::connect(admin_url)
         .await
@@ -232,8 +234,13 @@ async fn create_database(admin_url: &str) -> String {
         sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis")
             .execute(&mut template)
             .await
-            .expect("CREATE EXTENSION postgis in the template (is postgresql-15-postgis-3 installed?)");
-        template.close().await.expect("close the template connection");
+            .expect(
+                "CREATE EXTENSION postgis in the template (is postgresql-15-postgis-3 installed?)",
+            );
+        template
+            .close()
+            .await
+            .expect("close the template connection");
         let sql = format!("ALTER DATABASE \"{building}\" RENAME TO \"{TEMPLATE}\"");
         sqlx::query(&sql)
             .execute(&mut admin)
@@ -276,7 +283,12 @@ pub fn ring(points: &[(f64, f64)]) -> LineString<f64> {
 
 /// An axis-aligned rectangle as a counter-clockwise ring.
 pub fn rect_ring(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> LineString<f64> {
-    ring(&[(min_x, min_y), (max_x, min_y), (max_x, max_y), (min_x, max_y)])
+    ring(&[
+        (min_x, min_y),
+        (max_x, min_y),
+        (max_x, max_y),
+        (min_x, max_y),
+    ])
 }
 
 fn staff(name: &str, phone: &str, role: StaffRole) -> StaffMember {
@@ -298,6 +310,10 @@ fn staff(name: &str, phone: &str, role: StaffRole) -> StaffMember {
 ///
 /// Coordinates use all 52 bits of the mantissa (e.g. 114.0123456789012), so a store that rounds
 /// them anywhere fails an equality test.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one literal city, clearer in one place"
+)]
 pub fn small_city() -> City {
     let (w, e) = (114.012_345_678_901_2, 114.198_765_432_109_87);
     let (s, n) = (33.501_234_567_890_12, 33.698_765_432_101_23);

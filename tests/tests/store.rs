@@ -1,5 +1,5 @@
 //! Both stores, same expectations: exact round trip, history, all-or-nothing writes,
-//! data_version, and files/tables that GDAL, QGIS and PostGIS themselves accept.
+//! `data_version`, and files/tables that GDAL, QGIS and PostGIS themselves accept.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -58,9 +58,14 @@ const GRID: &str = "411104001001001";
 /// The grid of the small city, redrawn: new name, one part, new staff.
 fn redrawn_grid() -> Area {
     let mut grid = find(&small_city(), GRID).clone();
-    grid.name = "黄河路第一网格（调整）".to_owned();
+    "黄河路第一网格（调整）".clone_into(&mut grid.name);
     grid.geometry = MultiPolygon(vec![Polygon::new(
-        rect_ring(114.012_345_678_901_2, 33.501_234_567_890_12, 114.030_7, 33.530_9),
+        rect_ring(
+            114.012_345_678_901_2,
+            33.501_234_567_890_12,
+            114.030_7,
+            33.530_9,
+        ),
         vec![],
     )]);
     grid.staff = vec![
@@ -109,7 +114,11 @@ async fn small_city_round_trips_exactly() {
         let city = small_city();
         assert!(t.store.is_empty().await.expect("is_empty"));
         t.store.ping().await.expect("ping");
-        let outcome = t.store.write_city(&city, &note("alice", 0)).await.expect("write");
+        let outcome = t
+            .store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("write");
         assert_eq!((outcome.inserted, outcome.superseded), (7, 0));
         assert!(!t.store.is_empty().await.expect("is_empty"));
 
@@ -117,7 +126,10 @@ async fn small_city_round_trips_exactly() {
         assert_eq!(coordinate_bits(&loaded), coordinate_bits(&city));
         assert_eq!(loaded, city);
         // The street keeps its lake as a hole; the grid keeps its two parts.
-        assert_eq!(find(&loaded, "411104001").geometry.0[0].interiors().len(), 1);
+        assert_eq!(
+            find(&loaded, "411104001").geometry.0[0].interiors().len(),
+            1
+        );
         assert_eq!(find(&loaded, GRID).geometry.0.len(), 2);
         assert_eq!(find(&loaded, GRID).staff.len(), 5);
     })
@@ -128,7 +140,12 @@ async fn small_city_round_trips_exactly() {
 async fn clockwise_exteriors_come_back_counter_clockwise() {
     each_store(|t| async move {
         let exterior = rect_ring(114.0, 33.5, 114.1, 33.6);
-        let hole = ring(&[(114.02, 33.52), (114.04, 33.52), (114.04, 33.54), (114.02, 33.54)]);
+        let hole = ring(&[
+            (114.02, 33.52),
+            (114.04, 33.52),
+            (114.04, 33.54),
+            (114.02, 33.54),
+        ]);
         let reversed = |ls: &LineString<f64>| LineString(ls.0.iter().rev().copied().collect());
         // As some editors draw it: exterior clockwise, hole counter-clockwise.
         let mut area = find(&small_city(), "411104").clone();
@@ -137,12 +154,21 @@ async fn clockwise_exteriors_come_back_counter_clockwise() {
             areas: vec![area],
             ..City::default()
         };
-        t.store.write_city(&city, &note("alice", 0)).await.expect("write");
+        t.store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("write");
 
         let loaded = t.store.load_city().await.expect("load");
         let polygon = &loaded.areas[0].geometry.0[0];
-        assert!(signed_area(polygon.exterior()) > 0.0, "exterior must be CCW");
-        assert!(signed_area(&polygon.interiors()[0]) < 0.0, "holes must be CW");
+        assert!(
+            signed_area(polygon.exterior()) > 0.0,
+            "exterior must be CCW"
+        );
+        assert!(
+            signed_area(&polygon.interiors()[0]) < 0.0,
+            "holes must be CW"
+        );
         // Same rings, only their direction changed.
         assert_eq!(polygon.exterior(), &exterior);
         assert_eq!(polygon.interiors()[0], reversed(&hole));
@@ -154,7 +180,10 @@ async fn clockwise_exteriors_come_back_counter_clockwise() {
 async fn a_second_write_closes_the_old_version_and_keeps_it() {
     each_store(|t| async move {
         let city = small_city();
-        t.store.write_city(&city, &note("alice", 0)).await.expect("first write");
+        t.store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("first write");
         let before = t.store.data_version().await.expect("data_version");
 
         // Sub-millisecond digits are dropped by both stores.
@@ -168,7 +197,11 @@ async fn a_second_write_closes_the_old_version_and_keeps_it() {
             areas: vec![redrawn_grid()],
             ..City::default()
         };
-        let outcome = t.store.write_city(&update, &change).await.expect("second write");
+        let outcome = t
+            .store
+            .write_city(&update, &change)
+            .await
+            .expect("second write");
         assert_eq!((outcome.inserted, outcome.superseded), (1, 1));
         assert!(t.store.data_version().await.expect("data_version") > before);
 
@@ -199,8 +232,17 @@ async fn a_second_write_closes_the_old_version_and_keeps_it() {
         assert_eq!(loaded.addresses, city.addresses);
         assert_eq!(loaded.roads, city.roads);
 
-        assert_eq!(t.store.area_history("411104").await.expect("history").len(), 1);
-        assert!(t.store.area_history("999999").await.expect("history").is_empty());
+        assert_eq!(
+            t.store.area_history("411104").await.expect("history").len(),
+            1
+        );
+        assert!(
+            t.store
+                .area_history("999999")
+                .await
+                .expect("history")
+                .is_empty()
+        );
     })
     .await;
 }
@@ -209,7 +251,10 @@ async fn a_second_write_closes_the_old_version_and_keeps_it() {
 async fn a_failed_write_changes_nothing() {
     each_store(|t| async move {
         let city = small_city();
-        t.store.write_city(&city, &note("alice", 0)).await.expect("first write");
+        t.store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("first write");
         let before = t.store.load_city().await.expect("load");
         let version_before = t.store.data_version().await.expect("data_version");
 
@@ -256,7 +301,10 @@ async fn a_failed_write_changes_nothing() {
             .expect_err("an empty geometry must fail");
 
         assert_eq!(t.store.load_city().await.expect("load"), before);
-        assert_eq!(t.store.data_version().await.expect("data_version"), version_before);
+        assert_eq!(
+            t.store.data_version().await.expect("data_version"),
+            version_before
+        );
         let history = t.store.area_history(GRID).await.expect("history");
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].valid_to, None);
@@ -275,11 +323,15 @@ async fn batches_larger_than_one_statement_round_trip() {
                 road: "黄河路".to_owned(),
                 number: i.to_string(),
                 building: String::new(),
-                point: Point::new(114.0 + i as f64 * 1.0e-5, 33.5 + i as f64 * 1.0e-7),
+                point: Point::new(114.0 + f64::from(i) * 1.0e-5, 33.5 + f64::from(i) * 1.0e-7),
             })
             .collect();
         let started = Instant::now();
-        let outcome = t.store.write_city(&city, &note("alice", 0)).await.expect("write");
+        let outcome = t
+            .store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("write");
         let write = started.elapsed();
         assert_eq!(outcome.inserted, 12_007);
         let started = Instant::now();
@@ -299,14 +351,20 @@ async fn batches_larger_than_one_statement_round_trip() {
 async fn data_version_grows_with_every_change_including_direct_edits() {
     each_store(|t| async move {
         let empty = t.store.data_version().await.expect("data_version");
-        t.store.write_city(&small_city(), &note("alice", 0)).await.expect("write");
+        t.store
+            .write_city(&small_city(), &note("alice", 0))
+            .await
+            .expect("write");
         let first = t.store.data_version().await.expect("data_version");
         assert!(first > empty);
         let update = City {
             areas: vec![redrawn_grid()],
             ..City::default()
         };
-        t.store.write_city(&update, &note("bob", 60)).await.expect("write");
+        t.store
+            .write_city(&update, &note("bob", 60))
+            .await
+            .expect("write");
         let second = t.store.data_version().await.expect("data_version");
         assert!(second > first);
 
@@ -316,13 +374,17 @@ async fn data_version_grows_with_every_change_including_direct_edits() {
             Backend::Gpkg => {
                 let path = t.gpkg_path.as_ref().expect("gpkg path");
                 let url = format!("sqlite://{}", path.display());
-                let mut conn = SqliteConnection::connect(&url).await.expect("open the file");
+                let mut conn = SqliteConnection::connect(&url)
+                    .await
+                    .expect("open the file");
                 sqlx::query(edit).execute(&mut conn).await.expect("edit");
                 conn.close().await.expect("close");
             }
             Backend::Postgis => {
                 let url = t.database_url.as_ref().expect("database url");
-                let mut listener = sqlx::postgres::PgListener::connect(url).await.expect("listen");
+                let mut listener = sqlx::postgres::PgListener::connect(url)
+                    .await
+                    .expect("listen");
                 listener.listen("gridmap_changes").await.expect("listen");
                 let mut conn = PgConnection::connect(url).await.expect("connect");
                 sqlx::query(edit).execute(&mut conn).await.expect("edit");
@@ -330,18 +392,27 @@ async fn data_version_grows_with_every_change_including_direct_edits() {
                     .await
                     .expect("a notification within 10 s")
                     .expect("a notification");
-                assert!(notification.payload().contains("\"areas\""), "{notification:?}");
+                assert!(
+                    notification.payload().contains("\"areas\""),
+                    "{notification:?}"
+                );
             }
         }
         assert!(t.store.data_version().await.expect("data_version") > second);
-        assert_eq!(find(&t.store.load_city().await.expect("load"), "411104").name, "renamed");
+        assert_eq!(
+            find(&t.store.load_city().await.expect("load"), "411104").name,
+            "renamed"
+        );
     })
     .await;
 }
 
 /// Runs ogrinfo, failing on any warning or error it prints.
 fn ogrinfo(args: &[&str]) -> String {
-    let out = Command::new("ogrinfo").args(args).output().expect("run ogrinfo");
+    let out = Command::new("ogrinfo")
+        .args(args)
+        .output()
+        .expect("run ogrinfo");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ogrinfo {args:?} failed: {stderr}");
     assert!(
@@ -354,19 +425,28 @@ fn ogrinfo(args: &[&str]) -> String {
 #[tokio::test]
 async fn gdal_opens_the_geopackage() {
     let (t, guard) = fresh_store(Backend::Gpkg).await;
-    t.store.write_city(&small_city(), &note("alice", 0)).await.expect("write");
+    t.store
+        .write_city(&small_city(), &note("alice", 0))
+        .await
+        .expect("write");
     let update = City {
         areas: vec![redrawn_grid()],
         ..City::default()
     };
-    t.store.write_city(&update, &note("bob", 60)).await.expect("write");
+    t.store
+        .write_city(&update, &note("bob", 60))
+        .await
+        .expect("write");
     let path = t.gpkg_path.clone().expect("gpkg path");
     drop(t);
 
     // GeoPackage header: application_id "GPKG" at byte 68, user_version at byte 60.
     let bytes = std::fs::read(&path).expect("read the file");
     assert_eq!(&bytes[68..72], b"GPKG");
-    assert_eq!(u32::from_be_bytes(bytes[60..64].try_into().expect("4 bytes")), 10_300);
+    assert_eq!(
+        u32::from_be_bytes(bytes[60..64].try_into().expect("4 bytes")),
+        10_300
+    );
 
     if tool_available("ogrinfo") {
         let file = path.to_str().expect("utf-8 path");
@@ -382,7 +462,10 @@ async fn gdal_opens_the_geopackage() {
         // Nothing else (sqlx's bookkeeping, the data_version counter) shows up as a layer.
         let listed = layers
             .lines()
-            .filter(|l| l.split_once(": ").is_some_and(|(n, _)| n.parse::<u32>().is_ok()))
+            .filter(|l| {
+                l.split_once(": ")
+                    .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+            })
             .count();
         assert_eq!(listed, 4, "{layers}");
 
@@ -403,7 +486,10 @@ async fn gdal_opens_the_geopackage() {
         ] {
             let text = layer(name);
             assert!(text.contains(&format!("Geometry: {geometry}\n")), "{text}");
-            assert!(text.contains(&format!("Feature Count: {count}\n")), "{text}");
+            assert!(
+                text.contains(&format!("Feature Count: {count}\n")),
+                "{text}"
+            );
         }
         // The extent GDAL reads from gpkg_contents is the small city's bounding box.
         assert!(
@@ -425,7 +511,10 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
         return;
     }
     let (t, guard) = fresh_store(Backend::Postgis).await;
-    t.store.write_city(&small_city(), &note("alice", 0)).await.expect("write");
+    t.store
+        .write_city(&small_city(), &note("alice", 0))
+        .await
+        .expect("write");
     let url = t.database_url.clone().expect("database url");
     let mut conn = PgConnection::connect(&url).await.expect("connect");
 
@@ -465,7 +554,11 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
         .fetch_all(&mut conn)
         .await
         .expect("catalog query");
-        assert_eq!(primary_key, ["fid"], "{table} needs a primary key QGIS can edit with");
+        assert_eq!(
+            primary_key,
+            ["fid"],
+            "{table} needs a primary key QGIS can edit with"
+        );
     }
 
     let current_code_unique: String = sqlx::query_scalar(
@@ -475,7 +568,10 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
     .fetch_one(&mut conn)
     .await
     .expect("a partial unique index on areas");
-    assert!(current_code_unique.contains("(code) WHERE (valid_to IS NULL)"), "{current_code_unique}");
+    assert!(
+        current_code_unique.contains("(code) WHERE (valid_to IS NULL)"),
+        "{current_code_unique}"
+    );
 
     let (count, valid, holes): (i64, bool, i64) = sqlx::query_as(
         "SELECT count(*), bool_and(ST_IsValid(geom)), \
@@ -484,7 +580,11 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
     .fetch_one(&mut conn)
     .await
     .expect("validity query");
-    assert_eq!((count, valid, holes), (7, true, 2), "street and community each have the lake");
+    assert_eq!(
+        (count, valid, holes),
+        (7, true, 2),
+        "street and community each have the lake"
+    );
     let parts: i32 = sqlx::query_scalar("SELECT ST_NumGeometries(geom) FROM areas WHERE code = $1")
         .bind(GRID)
         .fetch_one(&mut conn)
@@ -505,7 +605,10 @@ async fn measure_100k_micro_grids() {
         let mut city = small_city();
         city.areas.extend(micro_grids(100_000, "411104001001001"));
         let started = Instant::now();
-        t.store.write_city(&city, &note("alice", 0)).await.expect("write");
+        t.store
+            .write_city(&city, &note("alice", 0))
+            .await
+            .expect("write");
         let write = started.elapsed();
         let started = Instant::now();
         let loaded = t.store.load_city().await.expect("load");

@@ -11,7 +11,7 @@ use gridmap_core::{Area, GridKind, Level, StaffMember, StaffRole};
 
 use super::StoreError;
 
-/// Stored times have millisecond precision (what a GeoPackage DATETIME holds); both backends
+/// Stored times have millisecond precision (what a GeoPackage `DATETIME` holds); both backends
 /// truncate the same way so that they return identical versions.
 pub(crate) fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(3)
@@ -20,7 +20,7 @@ pub(crate) fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 /// Exterior rings counter-clockwise, holes clockwise (RFC 7946), whatever an editor stored.
 pub(crate) fn orient(geometry: &mut MultiPolygon<f64>) {
     for polygon in &mut geometry.0 {
-        polygon.exterior_mut(|ring| ring.make_ccw_winding());
+        polygon.exterior_mut(Winding::make_ccw_winding);
         polygon.interiors_mut(|holes| {
             for hole in holes {
                 hole.make_cw_winding();
@@ -57,7 +57,8 @@ pub(crate) fn decode_multipolygon(
     bytes: &[u8],
     dialect: WkbDialect,
 ) -> Result<MultiPolygon<f64>, StoreError> {
-    let geometry = Geometry::from_wkb(&mut &bytes[..], dialect).map_err(|e| geometry_error(code, &e))?;
+    let geometry =
+        Geometry::from_wkb(&mut &bytes[..], dialect).map_err(|e| geometry_error(code, &e))?;
     let mut multi = match geometry {
         Geometry::MultiPolygon(multi) => multi,
         // Editors may store a plain polygon in a MultiPolygon column of a GeoPackage.
@@ -160,8 +161,20 @@ mod tests {
     #[test]
     fn orient_makes_exteriors_ccw_and_holes_cw() {
         // Exterior clockwise, hole counter-clockwise: both wrong.
-        let exterior = LineString::from(vec![(0.0, 0.0), (0.0, 4.0), (4.0, 4.0), (4.0, 0.0), (0.0, 0.0)]);
-        let hole = LineString::from(vec![(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0), (1.0, 1.0)]);
+        let exterior = LineString::from(vec![
+            (0.0, 0.0),
+            (0.0, 4.0),
+            (4.0, 4.0),
+            (4.0, 0.0),
+            (0.0, 0.0),
+        ]);
+        let hole = LineString::from(vec![
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 2.0),
+            (1.0, 2.0),
+            (1.0, 1.0),
+        ]);
         let mut multi = MultiPolygon(vec![Polygon::new(exterior, vec![hole])]);
         assert!(!is_oriented(&multi));
         orient(&mut multi);
@@ -169,7 +182,9 @@ mod tests {
         assert!(signed_area(multi.0[0].exterior()) > 0.0);
         assert!(signed_area(&multi.0[0].interiors()[0]) < 0.0);
         // Already oriented input is left exactly as is.
-        let good = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)]]);
+        let good = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)],
+        ]);
         let mut same = good.clone();
         orient(&mut same);
         assert_eq!(same, good);

@@ -43,7 +43,7 @@ pub struct AreaVersion {
 }
 
 /// Who wrote a change and why, recorded with every version. Stores keep `at` to the
-/// millisecond (a GeoPackage DATETIME's precision), on both backends.
+/// millisecond (a GeoPackage `DATETIME`'s precision), on both backends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeNote {
     pub author: String,
@@ -56,7 +56,7 @@ pub struct ChangeNote {
 pub struct WriteOutcome {
     /// Area versions written (new codes and new versions of existing codes).
     pub inserted: usize,
-    /// Areas whose previous version was closed (valid_to set) and a new version written.
+    /// Areas whose previous version was closed (`valid_to` set) and a new version written.
     pub superseded: usize,
 }
 

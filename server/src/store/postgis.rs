@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use geo_types::{Geometry, Point};
 use geozero::wkb::WkbDialect;
 use geozero::{CoordDimensions, ToWkb};
-use geo_types::{Geometry, Point};
-use gridmap_core::{Address, Area, City, Road, StaffMember};
+use gridmap_core::{Address, Area, City, GridKind, Road, StaffMember};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 
@@ -49,7 +49,14 @@ fn wkb(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| geometry_error(what, &e))
 }
 
-type AreaRow = (String, String, String, Option<String>, Option<String>, Vec<u8>);
+type AreaRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+);
 
 fn area_from_row(row: AreaRow) -> Result<Area, StoreError> {
     let (code, name, level, kind, parent, geom) = row;
@@ -83,6 +90,155 @@ async fn load_staff(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(group_staff(members))
+}
+
+/// New versions: 1 for new codes, one more than the version just closed otherwise.
+async fn insert_areas(
+    conn: &mut PgConnection,
+    city: &City,
+    area_wkb: &[Vec<u8>],
+    closed: &HashMap<String, i64>,
+    at: DateTime<Utc>,
+    note: &ChangeNote,
+) -> Result<(), StoreError> {
+    for (areas, wkbs) in city
+        .areas
+        .chunks(POSTGRES_BATCH_ROWS)
+        .zip(area_wkb.chunks(POSTGRES_BATCH_ROWS))
+    {
+        let versions: Vec<i64> = areas
+            .iter()
+            .map(|a| closed.get(&a.code).map_or(1, |v| v + 1))
+            .collect();
+        sqlx::query(
+            "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, \
+             author, reason, geom) \
+             SELECT code, name, level, kind, parent_code, version, $7, $8, $9, \
+                    ST_GeomFromWKB(wkb, 4326) \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                         $6::bigint[], $10::bytea[]) WITH ORDINALITY \
+                  AS t(code, name, level, kind, parent_code, version, wkb, ord) \
+             ORDER BY ord",
+        )
+        .bind(areas.iter().map(|a| a.code.as_str()).collect::<Vec<_>>())
+        .bind(areas.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
+        .bind(areas.iter().map(|a| a.level.as_str()).collect::<Vec<_>>())
+        .bind(
+            areas
+                .iter()
+                .map(|a| a.kind.map(GridKind::as_str))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            areas
+                .iter()
+                .map(|a| a.parent.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(versions)
+        .bind(at)
+        .bind(note.author.as_str())
+        .bind(note.reason.as_str())
+        .bind(wkbs)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    Ok(())
+}
+
+async fn insert_staff(conn: &mut PgConnection, city: &City) -> Result<(), StoreError> {
+    let staff: Vec<(&str, &StaffMember)> = city
+        .areas
+        .iter()
+        .flat_map(|a| a.staff.iter().map(move |m| (a.code.as_str(), m)))
+        .collect();
+    for chunk in staff.chunks(POSTGRES_BATCH_ROWS) {
+        sqlx::query(
+            "INSERT INTO staff (area_code, role, name, phone) \
+             SELECT area_code, role, name, phone \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY \
+                  AS t(area_code, role, name, phone, ord) \
+             ORDER BY ord",
+        )
+        .bind(chunk.iter().map(|(code, _)| *code).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, m)| m.role.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, m)| m.name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, m)| m.phone.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    Ok(())
+}
+
+async fn insert_addresses(conn: &mut PgConnection, city: &City) -> Result<(), StoreError> {
+    for chunk in city.addresses.chunks(POSTGRES_BATCH_ROWS) {
+        sqlx::query(
+            "INSERT INTO addresses (full_address, road, number, building, geom) \
+             SELECT full_address, road, number, building, ST_SetSRID(ST_MakePoint(x, y), 4326) \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                         $5::float8[], $6::float8[]) WITH ORDINALITY \
+                  AS t(full_address, road, number, building, x, y, ord) \
+             ORDER BY ord",
+        )
+        .bind(chunk.iter().map(|a| a.full.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|a| a.road.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|a| a.number.as_str()).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|a| a.building.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|a| a.point.x()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|a| a.point.y()).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    Ok(())
+}
+
+async fn insert_roads(
+    conn: &mut PgConnection,
+    city: &City,
+    road_wkb: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    for (roads, wkbs) in city
+        .roads
+        .chunks(POSTGRES_BATCH_ROWS)
+        .zip(road_wkb.chunks(POSTGRES_BATCH_ROWS))
+    {
+        sqlx::query(
+            "INSERT INTO roads (name, class, geom) \
+             SELECT name, class, ST_GeomFromWKB(wkb, 4326) \
+             FROM UNNEST($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY \
+                  AS t(name, class, wkb, ord) \
+             ORDER BY ord",
+        )
+        .bind(roads.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+        .bind(roads.iter().map(|r| r.class.as_str()).collect::<Vec<_>>())
+        .bind(wkbs)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -195,107 +351,10 @@ impl GridStore for PostgisStore {
             .execute(&mut *tx)
             .await?;
 
-        for (areas, wkbs) in city
-            .areas
-            .chunks(POSTGRES_BATCH_ROWS)
-            .zip(area_wkb.chunks(POSTGRES_BATCH_ROWS))
-        {
-            let versions: Vec<i64> = areas
-                .iter()
-                .map(|a| closed.get(&a.code).map_or(1, |v| v + 1))
-                .collect();
-            sqlx::query(
-                "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, \
-                 author, reason, geom) \
-                 SELECT code, name, level, kind, parent_code, version, $7, $8, $9, \
-                        ST_GeomFromWKB(wkb, 4326) \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                             $6::bigint[], $10::bytea[]) WITH ORDINALITY \
-                      AS t(code, name, level, kind, parent_code, version, wkb, ord) \
-                 ORDER BY ord",
-            )
-            .bind(areas.iter().map(|a| a.code.as_str()).collect::<Vec<_>>())
-            .bind(areas.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
-            .bind(areas.iter().map(|a| a.level.as_str()).collect::<Vec<_>>())
-            .bind(
-                areas
-                    .iter()
-                    .map(|a| a.kind.map(|k| k.as_str()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                areas
-                    .iter()
-                    .map(|a| a.parent.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(versions)
-            .bind(at)
-            .bind(note.author.as_str())
-            .bind(note.reason.as_str())
-            .bind(wkbs)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        let staff: Vec<(&str, &StaffMember)> = city
-            .areas
-            .iter()
-            .flat_map(|a| a.staff.iter().map(move |m| (a.code.as_str(), m)))
-            .collect();
-        for chunk in staff.chunks(POSTGRES_BATCH_ROWS) {
-            sqlx::query(
-                "INSERT INTO staff (area_code, role, name, phone) \
-                 SELECT area_code, role, name, phone \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY \
-                      AS t(area_code, role, name, phone, ord) \
-                 ORDER BY ord",
-            )
-            .bind(chunk.iter().map(|(code, _)| *code).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(_, m)| m.role.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(_, m)| m.name.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(_, m)| m.phone.as_str()).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        for chunk in city.addresses.chunks(POSTGRES_BATCH_ROWS) {
-            sqlx::query(
-                "INSERT INTO addresses (full_address, road, number, building, geom) \
-                 SELECT full_address, road, number, building, ST_SetSRID(ST_MakePoint(x, y), 4326) \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                             $5::float8[], $6::float8[]) WITH ORDINALITY \
-                      AS t(full_address, road, number, building, x, y, ord) \
-                 ORDER BY ord",
-            )
-            .bind(chunk.iter().map(|a| a.full.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|a| a.road.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|a| a.number.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|a| a.building.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|a| a.point.x()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|a| a.point.y()).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        for (roads, wkbs) in city
-            .roads
-            .chunks(POSTGRES_BATCH_ROWS)
-            .zip(road_wkb.chunks(POSTGRES_BATCH_ROWS))
-        {
-            sqlx::query(
-                "INSERT INTO roads (name, class, geom) \
-                 SELECT name, class, ST_GeomFromWKB(wkb, 4326) \
-                 FROM UNNEST($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY \
-                      AS t(name, class, wkb, ord) \
-                 ORDER BY ord",
-            )
-            .bind(roads.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
-            .bind(roads.iter().map(|r| r.class.as_str()).collect::<Vec<_>>())
-            .bind(wkbs)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_areas(&mut tx, city, &area_wkb, &closed, at, note).await?;
+        insert_staff(&mut tx, city).await?;
+        insert_addresses(&mut tx, city).await?;
+        insert_roads(&mut tx, city, &road_wkb).await?;
         tx.commit().await?;
         Ok(WriteOutcome {
             inserted: city.areas.len(),
@@ -331,7 +390,19 @@ impl GridStore for PostgisStore {
         tx.commit().await?;
         rows.into_iter()
             .map(
-                |(code, name, level, kind, parent, geom, version, valid_from, valid_to, author, reason)| {
+                |(
+                    code,
+                    name,
+                    level,
+                    kind,
+                    parent,
+                    geom,
+                    version,
+                    valid_from,
+                    valid_to,
+                    author,
+                    reason,
+                )| {
                     let mut area = area_from_row((code, name, level, kind, parent, geom))?;
                     // Staff is not versioned: it belongs to the current version only.
                     if valid_to.is_none() {
