@@ -1,1 +1,534 @@
-pub struct GpkgStore;
+//! The embedded store: one GeoPackage file (SQLite) that GDAL and QGIS open as it is.
+//!
+//! Geometries are GeoPackage binary (header with `srs_id` 4326 and envelope, then little-endian
+//! WKB). Schema and the reasons for it: `migrations/gpkg/`. sqlx keeps its bookkeeping in
+//! `_sqlx_migrations`; GDAL neither lists nor warns about it because it is not registered in
+//! `gpkg_contents` (the GeoPackage spec allows unregistered tables).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use geo::BoundingRect;
+use geo_types::{Geometry, Point, Rect};
+use geozero::wkb::{FromWkb, WkbDialect};
+use geozero::{CoordDimensions, ToWkb};
+use gridmap_core::{Address, Area, City, GridKind, Road, StaffMember};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::common::{
+    SQLITE_BATCH_ROWS, decode_linestring, decode_multipolygon, geometry_error, group_staff,
+    oriented_geometry, parse_kind, parse_level, parse_role, stored_time,
+};
+use super::{AreaVersion, ChangeNote, GridStore, StoreError, WriteOutcome};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations/gpkg");
+
+/// SRS of every layer: WGS-84 lon/lat.
+const SRS_ID: i32 = 4326;
+
+/// A GeoPackage file holding the grid tree, its history, staff, addresses and roads.
+#[derive(Debug, Clone)]
+pub struct GpkgStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl GpkgStore {
+    /// Opens (or, with `create_if_missing`, creates) the file and brings its schema up to date.
+    pub async fn open(path: impl AsRef<Path>, create_if_missing: bool) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(create_if_missing)
+            // A rollback journal keeps the GeoPackage one self-contained file (no -wal/-shm).
+            .journal_mode(SqliteJournalMode::Delete)
+            .foreign_keys(true)
+            // Readers wait while a large write commits instead of failing.
+            .busy_timeout(Duration::from_mins(1));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, path })
+    }
+
+    /// The file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection, e.g. before another program opens the file for writing.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// GeoPackage `DATETIME`: ISO 8601 UTC with milliseconds.
+fn gpkg_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn parse_time(code: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Invalid(format!("area `{code}` has invalid time `{text}`: {e}")))
+}
+
+/// GeoPackage binary of a geometry; the envelope (minx, maxx, miny, maxy) lets readers skip
+/// decoding, so it is written for everything but points (where the spec says it is pointless).
+fn gpkg_blob(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
+    let envelope = match geometry {
+        Geometry::Point(_) => Vec::new(),
+        _ => geometry
+            .bounding_rect()
+            .map(|r| vec![r.min().x, r.max().x, r.min().y, r.max().y])
+            .unwrap_or_default(),
+    };
+    geometry
+        .to_gpkg_wkb(CoordDimensions::xy(), Some(SRS_ID), envelope)
+        .map_err(|e| geometry_error(what, &e))
+}
+
+fn decode_point(what: &str, bytes: &[u8]) -> Result<Point<f64>, StoreError> {
+    match Geometry::from_wkb(&mut &bytes[..], WkbDialect::Geopackage)
+        .map_err(|e| geometry_error(what, &e))?
+    {
+        Geometry::Point(point) => Ok(point),
+        _ => Err(StoreError::Geometry {
+            code: what.to_owned(),
+            reason: "expected a point".to_owned(),
+        }),
+    }
+}
+
+/// Grows `extent` to cover `geometry`.
+fn extend(extent: &mut Option<Rect<f64>>, geometry: &Geometry<f64>) {
+    if let Some(r) = geometry.bounding_rect() {
+        *extent = Some(match *extent {
+            None => r,
+            Some(e) => Rect::new(
+                (e.min().x.min(r.min().x), e.min().y.min(r.min().y)),
+                (e.max().x.max(r.max().x), e.max().y.max(r.max().y)),
+            ),
+        });
+    }
+}
+
+/// Records the change time and widens the layer's extent in `gpkg_contents`, which GDAL and
+/// QGIS read instead of scanning the layer.
+async fn touch_contents(
+    conn: &mut SqliteConnection,
+    table: &str,
+    at: &str,
+    extent: Option<Rect<f64>>,
+) -> Result<(), StoreError> {
+    match extent {
+        None => {
+            sqlx::query("UPDATE gpkg_contents SET last_change = ?1 WHERE table_name = ?2")
+                .bind(at)
+                .bind(table)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Some(r) => {
+            sqlx::query(
+                "UPDATE gpkg_contents SET last_change = ?1, \
+                 min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3), \
+                 max_x = max(coalesce(max_x, ?4), ?4), max_y = max(coalesce(max_y, ?5), ?5) \
+                 WHERE table_name = ?6",
+            )
+            .bind(at)
+            .bind(r.min().x)
+            .bind(r.min().y)
+            .bind(r.max().x)
+            .bind(r.max().y)
+            .bind(table)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+type AreaRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+);
+
+fn area_from_row(row: AreaRow) -> Result<Area, StoreError> {
+    let (code, name, level, kind, parent, geom) = row;
+    Ok(Area {
+        level: parse_level(&code, &level)?,
+        kind: parse_kind(&code, kind.as_deref())?,
+        geometry: decode_multipolygon(&code, &geom, WkbDialect::Geopackage)?,
+        code,
+        name,
+        parent,
+        staff: Vec::new(),
+    })
+}
+
+async fn load_staff(
+    conn: &mut SqliteConnection,
+    code: Option<&str>,
+) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
+    // One JSON row instead of a row per member: sqlx hands SQLite rows over one at a time
+    // (~5 µs each), which dominated loading a 100,000-area city.
+    let json: String = sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json_array(fid, area_code, role, name, phone)), '[]') \
+         FROM staff WHERE ?1 IS NULL OR area_code = ?1",
+    )
+    .bind(code)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut rows: Vec<(i64, String, String, String, String)> =
+        serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("staff rows: {e}")))?;
+    // Stored order, which is the order written.
+    rows.sort_by_key(|row| row.0);
+    let members = rows
+        .into_iter()
+        .map(|(_, code, role, name, phone)| {
+            let role = parse_role(&code, &role)?;
+            Ok((code, StaffMember { name, phone, role }))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(group_staff(members))
+}
+
+/// A city's geometries as GeoPackage binary, and each layer's extent.
+struct Encoded {
+    areas: Vec<Vec<u8>>,
+    addresses: Vec<Vec<u8>>,
+    roads: Vec<Vec<u8>>,
+    area_extent: Option<Rect<f64>>,
+    address_extent: Option<Rect<f64>>,
+    road_extent: Option<Rect<f64>>,
+}
+
+impl Encoded {
+    fn new(city: &City) -> Result<Self, StoreError> {
+        let mut area_extent = None;
+        let areas = city
+            .areas
+            .iter()
+            .map(|area| {
+                let geometry = oriented_geometry(area)?;
+                extend(&mut area_extent, &geometry);
+                gpkg_blob(&area.code, &geometry)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut address_extent = None;
+        let addresses = city
+            .addresses
+            .iter()
+            .map(|a| {
+                let geometry = Geometry::Point(a.point);
+                extend(&mut address_extent, &geometry);
+                gpkg_blob(&a.full, &geometry)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut road_extent = None;
+        let roads = city
+            .roads
+            .iter()
+            .map(|r| {
+                let geometry = Geometry::LineString(r.geometry.clone());
+                extend(&mut road_extent, &geometry);
+                gpkg_blob(&r.name, &geometry)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Self {
+            areas,
+            addresses,
+            roads,
+            area_extent,
+            address_extent,
+            road_extent,
+        })
+    }
+}
+
+/// New versions: 1 for new codes, one more than the version just closed otherwise.
+async fn insert_areas(
+    conn: &mut SqliteConnection,
+    city: &City,
+    blobs: &[Vec<u8>],
+    closed: &HashMap<String, i64>,
+    at: &str,
+    note: &ChangeNote,
+) -> Result<(), StoreError> {
+    let rows: Vec<(&Area, &Vec<u8>)> = city.areas.iter().zip(blobs).collect();
+    for chunk in rows.chunks(SQLITE_BATCH_ROWS) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, \
+             author, reason, geom) ",
+        );
+        insert.push_values(chunk, |mut row, (area, blob)| {
+            row.push_bind(area.code.as_str())
+                .push_bind(area.name.as_str())
+                .push_bind(area.level.as_str())
+                .push_bind(area.kind.map(GridKind::as_str))
+                .push_bind(area.parent.as_deref())
+                .push_bind(closed.get(&area.code).map_or(1, |v| v + 1))
+                .push_bind(at)
+                .push_bind(note.author.as_str())
+                .push_bind(note.reason.as_str())
+                .push_bind(blob.as_slice());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_staff(conn: &mut SqliteConnection, city: &City) -> Result<(), StoreError> {
+    let staff: Vec<(&str, &StaffMember)> = city
+        .areas
+        .iter()
+        .flat_map(|a| a.staff.iter().map(move |m| (a.code.as_str(), m)))
+        .collect();
+    for chunk in staff.chunks(SQLITE_BATCH_ROWS) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO staff (area_code, role, name, phone) ");
+        insert.push_values(chunk, |mut row, (code, member)| {
+            row.push_bind(*code)
+                .push_bind(member.role.as_str())
+                .push_bind(member.name.as_str())
+                .push_bind(member.phone.as_str());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_addresses(
+    conn: &mut SqliteConnection,
+    city: &City,
+    blobs: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    let rows: Vec<(&Address, &Vec<u8>)> = city.addresses.iter().zip(blobs).collect();
+    for chunk in rows.chunks(SQLITE_BATCH_ROWS) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO addresses (full_address, road, number, building, geom) ",
+        );
+        insert.push_values(chunk, |mut row, (address, blob)| {
+            row.push_bind(address.full.as_str())
+                .push_bind(address.road.as_str())
+                .push_bind(address.number.as_str())
+                .push_bind(address.building.as_str())
+                .push_bind(blob.as_slice());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_roads(
+    conn: &mut SqliteConnection,
+    city: &City,
+    blobs: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    let rows: Vec<(&Road, &Vec<u8>)> = city.roads.iter().zip(blobs).collect();
+    for chunk in rows.chunks(SQLITE_BATCH_ROWS) {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO roads (name, class, geom) ");
+        insert.push_values(chunk, |mut row, (road, blob)| {
+            row.push_bind(road.name.as_str())
+                .push_bind(road.class.as_str())
+                .push_bind(blob.as_slice());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl GridStore for GpkgStore {
+    fn backend(&self) -> &'static str {
+        "gpkg"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM areas)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(!any)
+    }
+
+    async fn load_city(&self) -> Result<City, StoreError> {
+        // One read transaction: the four layers come from the same snapshot.
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<AreaRow> = sqlx::query_as(
+            "SELECT code, name, level, kind, parent_code, geom FROM areas \
+             WHERE valid_to IS NULL ORDER BY fid",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut staff = load_staff(&mut tx, None).await?;
+        let address_rows: Vec<(String, String, String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT full_address, road, number, building, geom FROM addresses ORDER BY fid",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let road_rows: Vec<(String, String, Vec<u8>)> =
+            sqlx::query_as("SELECT name, class, geom FROM roads ORDER BY fid")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+
+        let areas = rows
+            .into_iter()
+            .map(|row| {
+                let mut area = area_from_row(row)?;
+                area.staff = staff.remove(&area.code).unwrap_or_default();
+                Ok(area)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let addresses = address_rows
+            .into_iter()
+            .map(|(full, road, number, building, geom)| {
+                Ok(Address {
+                    point: decode_point(&full, &geom)?,
+                    full,
+                    road,
+                    number,
+                    building,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let roads = road_rows
+            .into_iter()
+            .map(|(name, class, geom)| {
+                Ok(Road {
+                    geometry: decode_linestring(&name, &geom, WkbDialect::Geopackage)?,
+                    name,
+                    class,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(City {
+            areas,
+            addresses,
+            roads,
+        })
+    }
+
+    async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError> {
+        let at = gpkg_time(stored_time(note.at));
+        // Encode everything first: a bad geometry fails before the file is touched.
+        let encoded = Encoded::new(city)?;
+        let codes = serde_json::to_string(
+            &city
+                .areas
+                .iter()
+                .map(|a| a.code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+
+        // Dropping `tx` on any error below rolls everything back.
+        let mut tx = self.pool.begin().await?;
+        let closed: HashMap<String, i64> = sqlx::query_as(
+            "UPDATE areas SET valid_to = ?1 \
+             WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?2)) \
+             RETURNING code, version",
+        )
+        .bind(&at)
+        .bind(&codes)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        sqlx::query("DELETE FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))")
+            .bind(&codes)
+            .execute(&mut *tx)
+            .await?;
+        insert_areas(&mut tx, city, &encoded.areas, &closed, &at, note).await?;
+        insert_staff(&mut tx, city).await?;
+        insert_addresses(&mut tx, city, &encoded.addresses).await?;
+        insert_roads(&mut tx, city, &encoded.roads).await?;
+
+        if !city.areas.is_empty() {
+            touch_contents(&mut tx, "areas", &at, encoded.area_extent).await?;
+            touch_contents(&mut tx, "staff", &at, None).await?;
+        }
+        if !city.addresses.is_empty() {
+            touch_contents(&mut tx, "addresses", &at, encoded.address_extent).await?;
+        }
+        if !city.roads.is_empty() {
+            touch_contents(&mut tx, "roads", &at, encoded.road_extent).await?;
+        }
+        tx.commit().await?;
+        Ok(WriteOutcome {
+            inserted: city.areas.len(),
+            superseded: closed.len(),
+        })
+    }
+
+    async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Vec<u8>,
+            i64,
+            String,
+            Option<String>,
+            String,
+            String,
+        )> = sqlx::query_as(
+            "SELECT code, name, level, kind, parent_code, geom, version, valid_from, valid_to, \
+             author, reason FROM areas WHERE code = ?1 ORDER BY version",
+        )
+        .bind(code)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut staff = load_staff(&mut tx, Some(code)).await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(
+                |(code, name, level, kind, parent, geom, version, from, to, author, reason)| {
+                    let valid_from = parse_time(&code, &from)?;
+                    let valid_to = to.map(|t| parse_time(&code, &t)).transpose()?;
+                    let mut area = area_from_row((code, name, level, kind, parent, geom))?;
+                    // Staff is not versioned: it belongs to the current version only.
+                    if valid_to.is_none() {
+                        area.staff = staff.remove(&area.code).unwrap_or_default();
+                    }
+                    Ok(AreaVersion {
+                        area,
+                        version,
+                        valid_from,
+                        valid_to,
+                        author,
+                        reason,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM gridmap_data_version WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,5 +1,6 @@
 //! Stores: one trait, two backends (embedded GeoPackage, PostGIS), both through sqlx.
 
+mod common;
 mod gpkg;
 mod postgis;
 
@@ -23,6 +24,13 @@ pub enum StoreError {
     Invalid(String),
 }
 
+impl StoreError {
+    /// True when the write broke a uniqueness rule, e.g. two current areas with one code.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 /// One stored version of an area's boundary and attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaVersion {
@@ -34,7 +42,8 @@ pub struct AreaVersion {
     pub reason: String,
 }
 
-/// Who wrote a change and why, recorded with every version.
+/// Who wrote a change and why, recorded with every version. Stores keep `at` to the
+/// millisecond (a GeoPackage `DATETIME`'s precision), on both backends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeNote {
     pub author: String,
@@ -45,8 +54,9 @@ pub struct ChangeNote {
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriteOutcome {
+    /// Area versions written (new codes and new versions of existing codes).
     pub inserted: usize,
-    /// Areas whose previous version was closed (valid_to set) and a new version written.
+    /// Areas whose previous version was closed (`valid_to` set) and a new version written.
     pub superseded: usize,
 }
 
@@ -59,12 +69,14 @@ pub trait GridStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// True when no area was ever stored.
     async fn is_empty(&self) -> Result<bool, StoreError>;
-    /// The current version of every area, with staff; addresses and roads.
+    /// The current version of every area, with staff; addresses and roads; each in the order
+    /// written (so a city written once into an empty store comes back equal).
     async fn load_city(&self) -> Result<City, StoreError>;
     /// Writes areas (a new version for codes already present; the old one is closed, never overwritten),
     /// their staff, and the addresses and roads, in one transaction: all or nothing.
     async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError>;
-    /// Every version of one area, oldest first.
+    /// Every version of one area, oldest first. Staff is not versioned: only the current
+    /// version carries it.
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
     /// A number that grows with every write, for replicas to notice changes.
     async fn data_version(&self) -> Result<i64, StoreError>;
