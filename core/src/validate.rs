@@ -85,10 +85,7 @@ pub fn check_lon_lat(c: Coord<f64>) -> Result<(), String> {
         ));
     }
     if !(-180.0..=180.0).contains(&c.x) {
-        return Err(format!(
-            "longitude {} is out of range [-180, 180]",
-            c.x
-        ));
+        return Err(format!("longitude {} is out of range [-180, 180]", c.x));
     }
     if !(-90.0..=90.0).contains(&c.y) {
         return Err(format!("latitude {} is out of range [-90, 90]", c.y));
