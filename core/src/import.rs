@@ -1,5 +1,5 @@
 //! Turning source features into areas: code checks, multipart merging, parents by field or containment,
-//! and the validation report. Pure: readers for GeoJSON, GeoPackage and shapefiles live in the server.
+//! and the validation report. Pure: readers for `GeoJSON`, `GeoPackage` and shapefiles live in the server.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +47,7 @@ pub struct Problem {
 pub struct ImportReport {
     pub features_read: usize,
     pub areas: usize,
-    /// Codes whose features were merged into one MultiPolygon (non-overlapping parts of one area).
+    /// Codes whose features were merged into one `MultiPolygon` (non-overlapping parts of one area).
     pub multipart: Vec<String>,
     /// Codes whose parent was found by containment.
     pub parents_by_containment: usize,
@@ -73,9 +73,10 @@ use geo_types::{MultiPolygon, Polygon};
 use crate::validate::{interiors_overlap, validate_boundary};
 use parent_shape::ParentShape;
 
-/// How far a child's vertices may lie outside its parent: shared borders digitised twice (Chicago's
-/// beats and districts) differ by centimetres, real errors by many metres.
-pub const OUTSIDE_PARENT_TOLERANCE_M: f64 = 1.0;
+/// How far a child's vertices may lie outside its parent. Borders digitised twice differ a little:
+/// of Chicago's 274 beats, 273 lie within 1 cm of their district and beat 0624 reaches 2.1 m beyond
+/// district 6; a child filed under the wrong parent is off by hundreds of metres.
+pub const OUTSIDE_PARENT_TOLERANCE_M: f64 = 5.0;
 
 /// A feature that passed the per-feature checks.
 struct Parsed {

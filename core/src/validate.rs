@@ -1,6 +1,6 @@
 //! Polygon validity checks for imported and edited boundaries.
 //!
-//! A boundary must be a Polygon or MultiPolygon with finite lon/lat in range, rings of at least four
+//! A boundary must be a `Polygon` or `MultiPolygon` with finite lon/lat in range, rings of at least four
 //! positions whose first and last are equal, valid per OGC Simple Features (no self-intersection, holes
 //! inside their shell), and parts whose interiors do not overlap. Parts may touch, even along an edge:
 //! the features of one area often share borders. Winding is not an error (RFC 7946 §3.1.6 asks parsers
@@ -53,7 +53,7 @@ fn ring_name(polygon: usize, ring: usize) -> String {
     }
 }
 
-/// Checks a ring as a source wrote it, before any library closes it for us: GeoJSON (RFC 7946 §3.1.6)
+/// Checks a ring as a source wrote it, before any library closes it for us: `GeoJSON` (RFC 7946 §3.1.6)
 /// and OGC both require at least four positions with the last equal to the first.
 pub fn check_source_ring(positions: &[Coord<f64>]) -> Result<(), String> {
     if positions.len() < 4 {
@@ -224,7 +224,7 @@ pub fn normalise_winding(polys: &mut [Polygon<f64>]) -> usize {
     rewound
 }
 
-/// Checks a boundary and returns it as a normalised MultiPolygon, or every defect found.
+/// Checks a boundary and returns it as a normalised `MultiPolygon`, or every defect found.
 pub fn validate_boundary(geometry: &Geometry<f64>) -> Result<ValidBoundary, Vec<Defect>> {
     let mut polys = polygons(geometry).map_err(|d| vec![d])?;
     // An empty exterior is an empty polygon (GeoJSON `"coordinates": []`).

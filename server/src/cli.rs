@@ -25,6 +25,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API and the web map.
     Serve(ServeArgs),
+    /// Import boundaries from GeoJSON or GeoPackage, all or nothing, with a validation report.
+    Import(crate::commands::import::ImportArgs),
+    /// Export boundaries as GeoJSON or a new GeoPackage.
+    Export(crate::commands::export::ExportArgs),
 }
 
 /// Where the data lives: an embedded GeoPackage file (default) or PostGIS.
@@ -50,5 +54,7 @@ pub struct ServeArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_args) => todo!("serve"),
+        Command::Import(args) => crate::commands::import::run(args).await,
+        Command::Export(args) => crate::commands::export::run(args).await,
     }
 }

@@ -2,7 +2,7 @@
 //! does a child reach? Edges go into an R-tree in a local metric projection, so each question costs a
 //! logarithmic search instead of a walk over every edge.
 
-use geo_types::{Coord, MultiPolygon};
+use geo_types::{Coord, LineString, MultiPolygon};
 use rstar::primitives::Line;
 use rstar::{AABB, PointDistance, RTree};
 
@@ -32,7 +32,7 @@ impl ParentShape {
         let m_per_deg_lon = M_PER_DEG * mean_lat.to_radians().cos();
         let project = |c: Coord<f64>| [c.x * m_per_deg_lon, c.y * M_PER_DEG];
         let edges: Vec<Line<[f64; 2]>> = rings()
-            .flat_map(|r| r.lines())
+            .flat_map(LineString::lines)
             .map(|l| Line::new(project(l.start), project(l.end)))
             .collect();
         let max_x = edges
