@@ -43,6 +43,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Serve the HTTP API and the web map.
     Serve(ServeArgs),
+    /// Import boundaries from GeoJSON or GeoPackage, all or nothing, with a validation report.
+    Import(crate::commands::import::ImportArgs),
+    /// Export boundaries as GeoJSON or a new GeoPackage.
+    Export(crate::commands::export::ExportArgs),
     /// Write a generated city (the sample's generator at any scale) into a store, e.g. for benchmarks.
     Generate(GenerateArgs),
 }
@@ -125,5 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
         Command::Generate(args) => crate::serve::generate(args).await,
+        Command::Import(args) => crate::commands::import::run(args).await,
+        Command::Export(args) => crate::commands::export::run(args).await,
     }
 }

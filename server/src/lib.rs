@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod serve;
 pub mod sources;

@@ -1,1 +1,0 @@
-//! Readers for boundary files: GeoJSON, GeoPackage, shapefile.
