@@ -485,3 +485,26 @@ fn parent_links(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{Lattice, city};
+
+    /// The lattice city nests exactly, so every non-root ordinary area must get its parent link, or the shortcut
+    /// would silently never run.
+    #[test]
+    fn a_nested_city_links_every_ordinary_child_to_its_parent() {
+        let index = AreaIndex::build(city(&Lattice::new(30, 20, 3), [24, 12, 6, 3, 1]));
+        let mut linked = 0;
+        for (id, a) in index.areas().iter().enumerate() {
+            let expected = match (&a.parent, a.is_exclusive()) {
+                (Some(code), false) => index.by_code(code).expect("parent"),
+                _ => NONE,
+            };
+            assert_eq!(index.up[id], expected, "{}", a.code);
+            linked += usize::from(expected != NONE);
+        }
+        assert!(linked > 600, "{linked}");
+    }
+}

@@ -325,8 +325,8 @@ impl PreparedPolygon {
 /// has one interior point inside the parent. The first part: no parent edge properly crosses a child edge, and
 /// each piece of a parent edge between the child's vertices on it either runs along a child edge or lies
 /// outside the child (decided at its start, moved an infinitesimal step along it: [`crosses_along`]). The
-/// second: a child vertex `v` that the child takes by the half-open rule gives the interior point
-/// `v + (ε, ε²)`, which is in the parent iff the parent takes `v`.
+/// second: a point an infinitesimal step from a child vertex into the child ([`interior_witness`]), tested
+/// against the parent the same way.
 pub fn covers_region(
     parent: &PreparedPolygon,
     child: &MultiPolygon<f64>,
@@ -392,11 +392,48 @@ pub fn covers_region(
         }
     }
     child.0.iter().all(|poly| {
-        poly.exterior()
-            .0
-            .iter()
-            .find(|&&v| polygon_contains(poly, v))
-            .is_some_and(|&v| parent.contains(v))
+        interior_witness(poly).is_some_and(|(s, t)| {
+            parent.edge_starts().fold(false, |inside, i| {
+                inside ^ crosses_along(parent.coords[i], parent.coords[i + 1], s, t)
+            })
+        })
+    })
+}
+
+/// A direction `s → t` from a vertex of `poly` whose first infinitesimal step lies in `poly`'s interior, if one
+/// is found: towards the vertex after next, or towards the middle of the two neighbours (any float point will
+/// do as `t`, the test is exact for it).
+fn interior_witness(poly: &Polygon<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
+    let ring = &poly.exterior().0;
+    let n = ring.len().saturating_sub(1); // closed ring: last = first
+    let edges: Vec<(Coord<f64>, Coord<f64>)> = std::iter::once(poly.exterior())
+        .chain(poly.interiors())
+        .flat_map(geo_types::LineString::lines)
+        .map(|l| (l.start, l.end))
+        .filter(|(a, b)| a != b)
+        .collect();
+    (0..n).find_map(|i| {
+        let s = ring[i];
+        let (prev, next) = (ring[(i + n - 1) % n], ring[(i + 1) % n]);
+        let towards = [
+            ring[(i + 2) % n],
+            Coord {
+                x: f64::midpoint(prev.x, next.x),
+                y: f64::midpoint(prev.y, next.y),
+            },
+        ];
+        towards.into_iter().find_map(|t| {
+            let along_edge = t == s
+                || edges.iter().any(|&(c, d)| {
+                    on_segment(c, d, s)
+                        && robust::orient2d(to_robust(c), to_robust(d), to_robust(t)) == 0.0
+                });
+            let inside = !along_edge
+                && edges
+                    .iter()
+                    .fold(false, |inside, &(c, d)| inside ^ crosses_along(c, d, s, t));
+            inside.then_some((s, t))
+        })
     })
 }
 
@@ -526,5 +563,61 @@ mod tests {
         }
         assert!(!prepared.contains(coord! { x: 0.0, y: 0.0 }));
         assert!(prepared.contains(coord! { x: 0.5, y: 0.0 }));
+    }
+
+    fn fits(parent: &MultiPolygon<f64>, child: &MultiPolygon<f64>) -> bool {
+        covers_region(
+            &PreparedPolygon::new(parent),
+            child,
+            &PreparedPolygon::new(child),
+        )
+    }
+
+    #[test]
+    fn covers_region_accepts_nested_children_and_rejects_every_way_of_poking_out() {
+        let parent = square(0.0, 0.0, 2.0, 2.0);
+        // Nested: sharing edges and corners, equal, a diamond touching every side.
+        assert!(fits(&parent, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&parent, &parent));
+        let diamond = MultiPolygon(vec![
+            polygon![(x: 1.0, y: 0.0), (x: 2.0, y: 1.0), (x: 1.0, y: 2.0), (x: 0.0, y: 1.0)],
+        ]);
+        assert!(fits(&parent, &diamond));
+        // Poking out across an edge, or lying next door.
+        assert!(!fits(&parent, &square(1.0, 0.0, 3.0, 1.0)));
+        assert!(!fits(&parent, &square(2.0, 0.0, 3.0, 1.0)));
+        // Every vertex and edge midpoint of the child covered, but a notch in the parent cuts into it.
+        let notched = MultiPolygon(vec![polygon![
+            (x: 0.0, y: 0.0), (x: 0.2, y: 0.0), (x: 0.2, y: 0.1), (x: 0.3, y: 0.1), (x: 0.3, y: 0.0),
+            (x: 2.0, y: 0.0), (x: 2.0, y: 2.0), (x: 0.0, y: 2.0),
+        ]]);
+        assert!(!fits(&notched, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&notched, &square(0.0, 0.2, 1.0, 1.0)));
+        // A parent with a hole: the child that is exactly the hole is outside; one touching the hole is inside.
+        let holed = MultiPolygon(vec![geo_types::Polygon::new(
+            square(0.0, 0.0, 4.0, 4.0).0[0].exterior().clone(),
+            vec![square(1.0, 1.0, 2.0, 2.0).0[0].exterior().clone()],
+        )]);
+        assert!(!fits(&holed, &square(1.0, 1.0, 2.0, 2.0)));
+        assert!(!fits(&holed, &square(0.5, 0.5, 2.5, 2.5)));
+        assert!(fits(&holed, &square(2.0, 2.0, 3.0, 3.0)));
+        // A hole whose edge runs through the child from corner to corner: every child vertex is covered.
+        let chorded = MultiPolygon(vec![geo_types::Polygon::new(
+            square(-1.0, -1.0, 3.0, 3.0).0[0].exterior().clone(),
+            vec![geo_types::LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (0.9, 0.2),
+                (0.0, 0.0),
+            ])],
+        )]);
+        assert!(!fits(&chorded, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&chorded, &square(-1.0, 1.0, 0.0, 2.0)));
+        // Touching the parent's slanted edge at one corner only.
+        let triangle = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 0.0), (x: 2.0, y: 2.0)],
+        ]);
+        assert!(fits(&triangle, &square(1.0, 0.0, 2.0, 1.0)));
+        assert!(!fits(&triangle, &square(0.0, 0.0, 1.0, 1.0)));
     }
 }
