@@ -91,9 +91,41 @@ struct Buckets {
     inv_size: [f64; 2],
     nx: usize,
     ny: usize,
-    /// `offsets[k]..offsets[k + 1]` indexes `ids` for bucket `k = j * nx + i`.
+    /// `offsets[k]..offsets[k + 1]` indexes `slots` for bucket `k = j * nx + i`.
     offsets: Vec<u32>,
-    ids: Vec<AreaId>,
+    slots: Vec<Slot>,
+}
+
+/// An area listed in a bucket, with its bounding box inline so that most candidates are rejected without
+/// touching their polygon (one cache miss fewer each).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// `[min_x, min_y, max_x, max_y]`, rounded outwards to `f32`.
+    bbox: [f32; 4],
+    id: AreaId,
+}
+
+impl Slot {
+    fn new(id: AreaId, lower: [f64; 2], upper: [f64; 2]) -> Slot {
+        // Round outwards so that the box never loses a point of the f64 box.
+        let down = |v: f64| {
+            let r = v as f32;
+            if f64::from(r) > v { r.next_down() } else { r }
+        };
+        let up = |v: f64| {
+            let r = v as f32;
+            if f64::from(r) < v { r.next_up() } else { r }
+        };
+        Slot {
+            bbox: [down(lower[0]), down(lower[1]), up(upper[0]), up(upper[1])],
+            id,
+        }
+    }
+    #[inline]
+    fn holds(&self, p: Coord<f64>) -> bool {
+        let [x0, y0, x1, y1] = self.bbox;
+        p.x >= f64::from(x0) && p.x <= f64::from(x1) && p.y >= f64::from(y0) && p.y <= f64::from(y1)
+    }
 }
 
 impl Buckets {
@@ -116,15 +148,15 @@ impl Buckets {
             nx,
             ny,
             offsets: vec![0; nx * ny + 1],
-            ids: Vec::new(),
+            slots: Vec::new(),
         };
-        let spans: Vec<(AreaId, [usize; 4])> = entries
+        let spans: Vec<(Slot, [usize; 4])> = entries
             .iter()
             .map(|e| {
                 let env = e.geom().envelope();
                 let (lower, upper) = (env.lower(), env.upper());
                 (
-                    e.data,
+                    Slot::new(e.data, lower, upper),
                     [
                         buckets.col(lower[0]),
                         buckets.row(lower[1]),
@@ -145,17 +177,21 @@ impl Buckets {
             buckets.offsets[k + 1] += buckets.offsets[k];
         }
         let mut fill = buckets.offsets.clone();
-        let mut ids = vec![0; buckets.offsets[nx * ny] as usize];
-        for (id, [i0, j0, i1, j1]) in spans {
+        let empty = Slot {
+            bbox: [0.0; 4],
+            id: NONE,
+        };
+        let mut slots = vec![empty; buckets.offsets[nx * ny] as usize];
+        for (slot, [i0, j0, i1, j1]) in spans {
             for j in j0..=j1 {
                 for i in i0..=i1 {
-                    let slot = &mut fill[j * nx + i];
-                    ids[*slot as usize] = id;
-                    *slot += 1;
+                    let next = &mut fill[j * nx + i];
+                    slots[*next as usize] = slot;
+                    *next += 1;
                 }
             }
         }
-        buckets.ids = ids;
+        buckets.slots = slots;
         buckets
     }
     #[inline]
@@ -176,11 +212,14 @@ impl Buckets {
             (k as usize).min(self.ny - 1)
         }
     }
-    /// Areas whose bounding box may hold `p`, in entry order.
+    /// Areas whose bounding box holds `p` (give or take `f32` rounding), in entry order.
     #[inline]
-    fn at(&self, p: Coord<f64>) -> &[AreaId] {
+    fn at(&self, p: Coord<f64>) -> impl Iterator<Item = AreaId> + Clone + '_ {
         let k = self.row(p.y) * self.nx + self.col(p.x);
-        &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+        self.slots[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+            .iter()
+            .filter(move |s| s.holds(p))
+            .map(|s| s.id)
     }
 }
 
@@ -313,14 +352,12 @@ impl AreaIndex {
     #[inline]
     fn locate_in(&self, level: &LevelTree, p: Coord<f64>) -> Option<(AreaId, bool)> {
         // Bucket lists are ascending, so the first area that takes the point has the smallest code.
-        let candidates = level.buckets.at(p);
+        let mut candidates = level.buckets.at(p);
         let prepared = |id: AreaId| &self.prepared[id as usize];
-        if let Some(&id) = candidates.iter().find(|&&id| prepared(id).contains(p)) {
+        if let Some(id) = candidates.clone().find(|&id| prepared(id).contains(p)) {
             return Some((id, true));
         }
         candidates
-            .iter()
-            .copied()
             .find(|&id| prepared(id).on_boundary(p))
             .map(|id| (id, false))
     }
@@ -399,24 +436,14 @@ impl AreaIndex {
 
     /// Every exclusive grid taking `p`, smallest first (bucket lists are in that order).
     fn locate_exclusive(&self, exclusive: &Buckets, p: Coord<f64>, out: &mut Vec<AreaId>) {
-        let candidates = exclusive.at(p);
-        if candidates.is_empty() {
+        let mut candidates = exclusive.at(p).peekable();
+        if candidates.peek().is_none() {
             return;
         }
         let prepared = |id: AreaId| &self.prepared[id as usize];
-        out.extend(
-            candidates
-                .iter()
-                .copied()
-                .filter(|&id| prepared(id).contains(p)),
-        );
+        out.extend(candidates.clone().filter(|&id| prepared(id).contains(p)));
         if out.is_empty() {
-            out.extend(
-                candidates
-                    .iter()
-                    .copied()
-                    .filter(|&id| prepared(id).on_boundary(p)),
-            );
+            out.extend(candidates.filter(|&id| prepared(id).on_boundary(p)));
         }
     }
 
