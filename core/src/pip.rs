@@ -439,16 +439,19 @@ fn interior_witness(poly: &Polygon<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
 
 /// Do the open segments `a`–`b` and `c`–`d` cross at a single point inside both? Exact.
 fn properly_cross(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) -> bool {
-    let o = |p: Coord<f64>, q: Coord<f64>, r: Coord<f64>| {
-        robust::orient2d(to_robust(p), to_robust(q), to_robust(r))
+    let orient = |from: Coord<f64>, to: Coord<f64>, at: Coord<f64>| {
+        robust::orient2d(to_robust(from), to_robust(to), to_robust(at))
     };
-    let (o1, o2, o3, o4) = (o(a, b, c), o(a, b, d), o(c, d, a), o(c, d, b));
-    o1 * o2 < 0.0 && o3 * o4 < 0.0
+    orient(a, b, c) * orient(a, b, d) < 0.0 && orient(c, d, a) * orient(c, d, b) < 0.0
 }
 
 /// Does edge `a`–`b` cross the eastward ray from `q = s + δ(t − s) + δ²(0, 1)`, for infinitely small δ? Like
 /// [`crosses`], with the point moved along `s → t` instead of east; every term's sign is an exact predicate.
 /// Valid when `q` is on no edge, i.e. the segment `s`–`t` does not start along an edge.
+#[expect(
+    clippy::float_cmp,
+    reason = "exact ties decide which symbolic term counts"
+)]
 fn crosses_along(a: Coord<f64>, b: Coord<f64>, s: Coord<f64>, t: Coord<f64>) -> bool {
     let (lo, hi) = if a.y < b.y {
         (a, b)
