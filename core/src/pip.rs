@@ -12,7 +12,7 @@
 //! `orient2d == 0` the ε term decides: `p'` is then east of the edge, so the edge does not cross. Both neighbours
 //! of a shared edge evaluate this identical exact predicate, so exactly one of them takes the point.
 
-use geo_types::{Coord, MultiPolygon, Rect};
+use geo_types::{Coord, MultiPolygon, Polygon, Rect};
 
 use crate::geodesy;
 
@@ -61,11 +61,14 @@ fn to_robust(c: Coord<f64>) -> robust::Coord<f64> {
 
 /// Half-open containment of `p` in `mp` (see the module docs), without preparation.
 pub fn contains(mp: &MultiPolygon<f64>, p: Coord<f64>) -> bool {
+    mp.0.iter()
+        .fold(false, |inside, poly| inside ^ polygon_contains(poly, p))
+}
+
+/// Half-open containment of `p` in one polygon.
+fn polygon_contains(poly: &Polygon<f64>, p: Coord<f64>) -> bool {
     let mut inside = false;
-    for ring in
-        mp.0.iter()
-            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-    {
+    for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
         for l in ring.lines() {
             inside ^= crosses(l.start, l.end, p);
         }
@@ -314,6 +317,167 @@ impl PreparedPolygon {
     }
 }
 
+/// Does the closed region of `parent` hold all of `child`? Exact (orientation predicates only, no constructed
+/// points); it may answer `false` for some degenerate children that do fit (callers must treat `false` as
+/// "unknown"), never `true` for one that does not.
+///
+/// `child ⊆ parent` iff the parent's boundary never enters the child's interior and every polygon of the child
+/// has one interior point inside the parent. The first part: no parent edge properly crosses a child edge, and
+/// each piece of a parent edge between the child's vertices on it either runs along a child edge or lies
+/// outside the child (decided at its start, moved an infinitesimal step along it: [`crosses_along`]). The
+/// second: a point an infinitesimal step from a child vertex into the child ([`interior_witness`]), tested
+/// against the parent the same way.
+pub fn covers_region(
+    parent: &PreparedPolygon,
+    child: &MultiPolygon<f64>,
+    child_prepared: &PreparedPolygon,
+) -> bool {
+    let Some(child_box) = child_prepared.bbox() else {
+        return true; // an empty child fits anywhere
+    };
+    let child_edges: Vec<(Coord<f64>, Coord<f64>)> = child_prepared
+        .edge_starts()
+        .map(|i| (child_prepared.coords[i], child_prepared.coords[i + 1]))
+        .filter(|(a, b)| a != b)
+        .collect();
+    let child_vertices: Vec<Coord<f64>> = child_edges.iter().map(|e| e.0).collect();
+    let meets = |a: Coord<f64>, b: Coord<f64>, r: &Rect<f64>| {
+        a.x.max(b.x) >= r.min().x
+            && a.x.min(b.x) <= r.max().x
+            && a.y.max(b.y) >= r.min().y
+            && a.y.min(b.y) <= r.max().y
+    };
+    let mut stops = Vec::new();
+    for i in parent.edge_starts() {
+        let (a, b) = (parent.coords[i], parent.coords[i + 1]);
+        if a == b || !meets(a, b, &child_box) {
+            continue;
+        }
+        let edge_box = Rect::new(a, b);
+        if child_edges
+            .iter()
+            .any(|&(c, d)| meets(c, d, &edge_box) && properly_cross(a, b, c, d))
+        {
+            return false;
+        }
+        // Split the edge at the child's vertices on it; the pieces then meet the child's boundary only at their ends.
+        stops.clear();
+        stops.push(a);
+        stops.push(b);
+        stops.extend(
+            child_vertices
+                .iter()
+                .copied()
+                .filter(|&v| on_segment(a, b, v)),
+        );
+        if (b.x - a.x).abs() >= (b.y - a.y).abs() {
+            stops.sort_by(|p, q| p.x.total_cmp(&q.x));
+        } else {
+            stops.sort_by(|p, q| p.y.total_cmp(&q.y));
+        }
+        stops.dedup();
+        for w in stops.windows(2) {
+            let (s, t) = (w[0], w[1]);
+            let along_child_edge = child_edges
+                .iter()
+                .any(|&(c, d)| on_segment(c, d, s) && on_segment(c, d, t));
+            if !along_child_edge {
+                let inside = child_edges
+                    .iter()
+                    .fold(false, |inside, &(c, d)| inside ^ crosses_along(c, d, s, t));
+                if inside {
+                    return false;
+                }
+            }
+        }
+    }
+    child.0.iter().all(|poly| {
+        interior_witness(poly).is_some_and(|(s, t)| {
+            parent.edge_starts().fold(false, |inside, i| {
+                inside ^ crosses_along(parent.coords[i], parent.coords[i + 1], s, t)
+            })
+        })
+    })
+}
+
+/// A direction `s → t` from a vertex of `poly` whose first infinitesimal step lies in `poly`'s interior, if one
+/// is found: towards the vertex after next, or towards the middle of the two neighbours (any float point will
+/// do as `t`, the test is exact for it).
+fn interior_witness(poly: &Polygon<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
+    let ring = &poly.exterior().0;
+    let n = ring.len().saturating_sub(1); // closed ring: last = first
+    let edges: Vec<(Coord<f64>, Coord<f64>)> = std::iter::once(poly.exterior())
+        .chain(poly.interiors())
+        .flat_map(geo_types::LineString::lines)
+        .map(|l| (l.start, l.end))
+        .filter(|(a, b)| a != b)
+        .collect();
+    (0..n).find_map(|i| {
+        let s = ring[i];
+        let (prev, next) = (ring[(i + n - 1) % n], ring[(i + 1) % n]);
+        let towards = [
+            ring[(i + 2) % n],
+            Coord {
+                x: f64::midpoint(prev.x, next.x),
+                y: f64::midpoint(prev.y, next.y),
+            },
+        ];
+        towards.into_iter().find_map(|t| {
+            let along_edge = t == s
+                || edges.iter().any(|&(c, d)| {
+                    on_segment(c, d, s)
+                        && robust::orient2d(to_robust(c), to_robust(d), to_robust(t)) == 0.0
+                });
+            let inside = !along_edge
+                && edges
+                    .iter()
+                    .fold(false, |inside, &(c, d)| inside ^ crosses_along(c, d, s, t));
+            inside.then_some((s, t))
+        })
+    })
+}
+
+/// Do the open segments `a`–`b` and `c`–`d` cross at a single point inside both? Exact.
+fn properly_cross(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) -> bool {
+    let orient = |from: Coord<f64>, to: Coord<f64>, at: Coord<f64>| {
+        robust::orient2d(to_robust(from), to_robust(to), to_robust(at))
+    };
+    orient(a, b, c) * orient(a, b, d) < 0.0 && orient(c, d, a) * orient(c, d, b) < 0.0
+}
+
+/// Does edge `a`–`b` cross the eastward ray from `q = s + δ(t − s) + δ²(0, 1)`, for infinitely small δ? Like
+/// [`crosses`], with the point moved along `s → t` instead of east; every term's sign is an exact predicate.
+/// Valid when `q` is on no edge, i.e. the segment `s`–`t` does not start along an edge.
+#[expect(
+    clippy::float_cmp,
+    reason = "exact ties decide which symbolic term counts"
+)]
+fn crosses_along(a: Coord<f64>, b: Coord<f64>, s: Coord<f64>, t: Coord<f64>) -> bool {
+    let (lo, hi) = if a.y < b.y {
+        (a, b)
+    } else if b.y < a.y {
+        (b, a)
+    } else {
+        return false; // `q.y` is never a vertex height, so horizontal edges never cross
+    };
+    let above_lo = s.y > lo.y || (s.y == lo.y && t.y >= s.y);
+    let below_hi = s.y < hi.y || (s.y == hi.y && t.y < s.y);
+    if !(above_lo && below_hi) {
+        return false;
+    }
+    // orient(lo, hi, q) = orient(lo, hi, s) + δ·cross(hi − lo, t − s) + δ²·(hi.x − lo.x); when the first term
+    // is zero, the second equals orient(lo, hi, t).
+    let at_s = robust::orient2d(to_robust(lo), to_robust(hi), to_robust(s));
+    if at_s != 0.0 {
+        return at_s > 0.0;
+    }
+    let at_t = robust::orient2d(to_robust(lo), to_robust(hi), to_robust(t));
+    if at_t != 0.0 {
+        return at_t > 0.0;
+    }
+    hi.x > lo.x
+}
+
 enum Candidates<'a> {
     Band(std::slice::Iter<'a, u32>),
     All(Box<dyn Iterator<Item = usize> + 'a>),
@@ -402,5 +566,61 @@ mod tests {
         }
         assert!(!prepared.contains(coord! { x: 0.0, y: 0.0 }));
         assert!(prepared.contains(coord! { x: 0.5, y: 0.0 }));
+    }
+
+    fn fits(parent: &MultiPolygon<f64>, child: &MultiPolygon<f64>) -> bool {
+        covers_region(
+            &PreparedPolygon::new(parent),
+            child,
+            &PreparedPolygon::new(child),
+        )
+    }
+
+    #[test]
+    fn covers_region_accepts_nested_children_and_rejects_every_way_of_poking_out() {
+        let parent = square(0.0, 0.0, 2.0, 2.0);
+        // Nested: sharing edges and corners, equal, a diamond touching every side.
+        assert!(fits(&parent, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&parent, &parent));
+        let diamond = MultiPolygon(vec![
+            polygon![(x: 1.0, y: 0.0), (x: 2.0, y: 1.0), (x: 1.0, y: 2.0), (x: 0.0, y: 1.0)],
+        ]);
+        assert!(fits(&parent, &diamond));
+        // Poking out across an edge, or lying next door.
+        assert!(!fits(&parent, &square(1.0, 0.0, 3.0, 1.0)));
+        assert!(!fits(&parent, &square(2.0, 0.0, 3.0, 1.0)));
+        // Every vertex and edge midpoint of the child covered, but a notch in the parent cuts into it.
+        let notched = MultiPolygon(vec![polygon![
+            (x: 0.0, y: 0.0), (x: 0.2, y: 0.0), (x: 0.2, y: 0.1), (x: 0.3, y: 0.1), (x: 0.3, y: 0.0),
+            (x: 2.0, y: 0.0), (x: 2.0, y: 2.0), (x: 0.0, y: 2.0),
+        ]]);
+        assert!(!fits(&notched, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&notched, &square(0.0, 0.2, 1.0, 1.0)));
+        // A parent with a hole: the child that is exactly the hole is outside; one touching the hole is inside.
+        let holed = MultiPolygon(vec![geo_types::Polygon::new(
+            square(0.0, 0.0, 4.0, 4.0).0[0].exterior().clone(),
+            vec![square(1.0, 1.0, 2.0, 2.0).0[0].exterior().clone()],
+        )]);
+        assert!(!fits(&holed, &square(1.0, 1.0, 2.0, 2.0)));
+        assert!(!fits(&holed, &square(0.5, 0.5, 2.5, 2.5)));
+        assert!(fits(&holed, &square(2.0, 2.0, 3.0, 3.0)));
+        // A hole whose edge runs through the child from corner to corner: every child vertex is covered.
+        let chorded = MultiPolygon(vec![geo_types::Polygon::new(
+            square(-1.0, -1.0, 3.0, 3.0).0[0].exterior().clone(),
+            vec![geo_types::LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (0.9, 0.2),
+                (0.0, 0.0),
+            ])],
+        )]);
+        assert!(!fits(&chorded, &square(0.0, 0.0, 1.0, 1.0)));
+        assert!(fits(&chorded, &square(-1.0, 1.0, 0.0, 2.0)));
+        // Touching the parent's slanted edge at one corner only.
+        let triangle = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 0.0), (x: 2.0, y: 2.0)],
+        ]);
+        assert!(fits(&triangle, &square(1.0, 0.0, 2.0, 1.0)));
+        assert!(!fits(&triangle, &square(0.0, 0.0, 1.0, 1.0)));
     }
 }

@@ -79,6 +79,55 @@ impl Oracle<'_> {
     }
 }
 
+impl Oracle<'_> {
+    /// The areas of a group that take `p` by the documented rule: interior holders, and (for a point on a
+    /// boundary) holders of the point moved a hair east then a smaller hair north.
+    fn takers(&self, level: Level, exclusive: bool, p: Coord<f64>) -> Vec<AreaId> {
+        let moved = coord! { x: p.x + 1e-8, y: p.y + 1e-13 };
+        self.covering(level, exclusive, p)
+            .into_iter()
+            .filter(|&id| {
+                let g = &self.index.area(id).geometry;
+                g.contains(&Point(p)) || g.contains(&Point(moved))
+            })
+            .collect()
+    }
+    /// The rule's takers; if none (outer edge), every covering area.
+    fn predicted_all(&self, level: Level, exclusive: bool, p: Coord<f64>) -> Vec<AreaId> {
+        let taking = self.takers(level, exclusive, p);
+        if taking.is_empty() {
+            self.covering(level, exclusive, p)
+        } else {
+            taking
+        }
+    }
+    /// Exclusive grids taking `p`, smallest area (then code) first.
+    fn predicted_exclusive(&self, p: Coord<f64>) -> Vec<AreaId> {
+        let mut ids = self.predicted_all(Level::Grid, true, p);
+        let key = |id: &AreaId| {
+            let a = self.index.area(*id);
+            (geodesy::area_m2(&a.geometry), a.code.clone())
+        };
+        ids.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.0.total_cmp(&kb.0).then(ka.1.cmp(&kb.1))
+        });
+        ids
+    }
+    /// The grid nearest to `p` by boundary distance, brute force.
+    fn nearest_grid(&self, p: Coord<f64>) -> (f64, AreaId) {
+        self.ids(Level::Grid, false)
+            .map(|id| {
+                (
+                    geodesy::distance_to_boundary_m(&self.index.area(id).geometry, p),
+                    id,
+                )
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("grids")
+    }
+}
+
 fn chain_at(index: &AreaIndex, chain: &[AreaId], level: Level) -> Option<AreaId> {
     chain
         .iter()
@@ -237,5 +286,91 @@ fn shared_edge_vertices_and_midpoints_go_to_exactly_one_area_by_the_rule() {
     assert!(
         horizontal > 100 && vertical > 100,
         "the fixture must exercise axis-parallel shared edges"
+    );
+}
+
+/// The committed sample city (traced polygons, villages, exclusive grids): random points over its bounding box
+/// and every micro-grid vertex get, at every level, exactly the area the rule predicts, and the exclusive grids,
+/// responsible grid and nearest grid the oracle finds.
+#[test]
+fn sample_city_matches_the_oracle_at_random_points_and_every_micro_grid_vertex() {
+    let index = AreaIndex::build(gridmap_data::sample_city().areas);
+    let oracle = Oracle::new(&index);
+    let levels = index.levels();
+    let bbox = oracle
+        .bboxes
+        .iter()
+        .copied()
+        .reduce(|a, b| {
+            Rect::new(
+                coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .expect("areas");
+    let mut rng = gridmap_core::fixture::SplitMix::new(77);
+    let mut points: Vec<Coord<f64>> = (0..10_000)
+        .map(|_| {
+            coord! {
+                x: bbox.min().x + rng.unit() * bbox.width(),
+                y: bbox.min().y + rng.unit() * bbox.height(),
+            }
+        })
+        .collect();
+    let random = points.len();
+    for id in oracle.ids(Level::MicroGrid, false) {
+        for poly in &index.area(id).geometry.0 {
+            points.extend(poly.exterior().0.iter().copied());
+        }
+    }
+    let (mut outside, mut with_exclusive, mut shared) = (0, 0, 0);
+    for (k, &p) in points.iter().enumerate() {
+        let loc = index.locate(p);
+        let mut expected_chain = Vec::new();
+        for &level in &levels {
+            let taking = oracle.takers(level, false, p);
+            assert!(
+                taking.len() <= 1,
+                "{level}: {} areas take {p:?}",
+                taking.len()
+            );
+            let ours = chain_at(&index, &loc.chain, level);
+            if oracle.covering(level, false, p).len() > 1 {
+                shared += 1;
+            }
+            // Outer edge: the covering area with the smallest code.
+            let expected = taking.first().copied().or_else(|| {
+                oracle
+                    .covering(level, false, p)
+                    .into_iter()
+                    .min_by(|a, b| index.area(*a).code.cmp(&index.area(*b).code))
+            });
+            assert_eq!(ours, expected, "{level} at {p:?} (point {k})");
+            expected_chain.extend(expected);
+        }
+        assert_eq!(loc.chain, expected_chain, "chain at {p:?}");
+        let exclusive = oracle.predicted_exclusive(p);
+        with_exclusive += usize::from(!exclusive.is_empty());
+        assert_eq!(loc.exclusive, exclusive, "exclusive at {p:?}");
+        let grid = chain_at(&index, &loc.chain, Level::Grid);
+        assert_eq!(
+            loc.responsible,
+            exclusive.first().copied().or(grid),
+            "responsible at {p:?}"
+        );
+        if grid.is_none() {
+            outside += 1;
+            let nearest = loc.nearest.expect("nearest grid when outside every grid");
+            let brute = oracle.nearest_grid(p);
+            assert_eq!(nearest.area, brute.1, "nearest at {p:?}");
+            assert!((nearest.distance_m - brute.0).abs() < 1e-6);
+        } else {
+            assert!(loc.nearest.is_none());
+        }
+    }
+    assert!(points.len() > random + 10_000, "micro-grid vertices");
+    assert!(
+        outside > 100 && with_exclusive > 10 && shared > 10_000,
+        "outside {outside}, exclusive {with_exclusive}, shared {shared}"
     );
 }
