@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use gridmap_core::{Area, City, GridKind, Level};
+use gridmap_core::{City, Level};
 
-use super::import::open_store;
 use crate::cli::StoreArgs;
 use crate::store::{ChangeNote, GpkgStore, GridStore};
 
@@ -35,7 +34,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     if args.store.database_url.is_none() && !args.store.gpkg.exists() {
         anyhow::bail!("no store at {}", args.store.gpkg.display());
     }
-    let store = open_store(&args.store).await?;
+    let store = args.store.open(false).await?;
     let mut city = store.load_city().await?;
     if let Some(level) = args.level {
         city = City {
@@ -49,7 +48,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     match args.format {
         Format::Geojson => {
-            let json = serde_json::to_vec(&areas_to_geojson(&city.areas))?;
+            // One writer for the committed sample and exports: RFC 7946, one feature per line.
+            let json = gridmap_data::city_to_geojson(&city).areas;
             tokio::fs::write(&args.out, json).await?;
         }
         Format::Gpkg => {
@@ -74,31 +74,4 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// A `FeatureCollection` with one `MultiPolygon` feature per area; properties code, name, level, kind, parent.
-pub fn areas_to_geojson(areas: &[Area]) -> geojson::FeatureCollection {
-    let features = areas
-        .iter()
-        .map(|a| {
-            let mut props = serde_json::Map::new();
-            props.insert("code".into(), a.code.clone().into());
-            props.insert("name".into(), a.name.clone().into());
-            props.insert("level".into(), a.level.as_str().into());
-            props.insert("kind".into(), a.kind.map(GridKind::as_str).into());
-            props.insert("parent".into(), a.parent.clone().into());
-            geojson::Feature {
-                bbox: None,
-                geometry: Some(geojson::Geometry::from(&a.geometry)),
-                id: Some(geojson::feature::Id::String(a.code.clone())),
-                properties: Some(props),
-                foreign_members: None,
-            }
-        })
-        .collect();
-    geojson::FeatureCollection {
-        bbox: None,
-        features,
-        foreign_members: None,
-    }
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::StoreArgs;
 use crate::sources::read_features;
-use crate::store::{ChangeNote, GpkgStore, GridStore, PostgisStore, WriteOutcome};
+use crate::store::{ChangeNote, WriteOutcome};
 
 /// How codes of the imported file are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,14 +77,6 @@ impl ImportArgs {
     }
 }
 
-/// Opens the store named by the options. A GeoPackage file that does not exist yet is created empty.
-pub async fn open_store(store: &StoreArgs) -> anyhow::Result<Box<dyn GridStore>> {
-    Ok(match &store.database_url {
-        Some(url) => Box::new(PostgisStore::connect(url).await?),
-        None => Box::new(GpkgStore::open(&store.gpkg, true).await?),
-    })
-}
-
 /// The import failed validation; the report says why and nothing was written.
 #[derive(Debug, thiserror::Error)]
 #[error("import rejected: {} problem(s); nothing was written\n{}", .0.problems.len(), render_report(.0))]
@@ -141,7 +133,7 @@ pub async fn import(
     let existing = if new_file {
         Vec::new()
     } else {
-        open_store(&args.store).await?.load_city().await?.areas
+        args.store.open(false).await?.load_city().await?.areas
     };
     let options = args.options();
     let (areas, report) =
@@ -149,7 +141,7 @@ pub async fn import(
             .await?
             .map_err(Rejected)?;
     bar.set_message(format!("writing {} areas", areas.len()));
-    let store = open_store(&args.store).await?;
+    let store = args.store.open(true).await?;
     let note = ChangeNote {
         author: args.author.clone(),
         reason: args
