@@ -559,7 +559,8 @@ mod tests {
             .problems
             .iter()
             .map(|p| format!("[{:?} {} {}]", p.feature, p.field, p.reason))
-            .collect()
+            .collect::<Vec<_>>()
+            .concat()
     }
 
     /// Two districts side by side: `1` over x 0..1, `2` over x 1..2 (degrees near the equator).

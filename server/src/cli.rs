@@ -69,7 +69,7 @@ pub struct StoreArgs {
     /// GeoPackage file used when no database URL is given.
     #[arg(long, env = "GRIDMAP_GPKG", default_value = DEFAULT_GPKG)]
     pub gpkg: PathBuf,
-    /// PostgreSQL/PostGIS URL, e.g. postgres://user@host/db; overrides --gpkg.
+    /// PostgreSQL/PostGIS URL, e.g. `postgres://user@host/db`; overrides --gpkg.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 }
