@@ -3,7 +3,7 @@
 //! Client errors name the field and the reason. Internal errors are logged with their cause and answered
 //! with a generic 500 that leaks nothing.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -166,6 +166,16 @@ impl From<JsonRejection> for ApiError {
                 errors: vec![FieldError::new("body", e.body_text())],
             },
             other => ApiError::field("body", other.body_text()),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> ApiError {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(rejection.body_text())
+        } else {
+            ApiError::field("body", rejection.body_text())
         }
     }
 }

@@ -456,3 +456,84 @@ pub fn tool_available(tool: &str) -> bool {
     }
     found
 }
+
+/// A gridmap server on a free loopback port, serving `store` through the real HTTP stack.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Loads the store's city into a fresh index and serves `app()` on 127.0.0.1:0.
+    pub async fn start(
+        store: Arc<dyn GridStore>,
+        config: gridmap_server::state::ApiConfig,
+    ) -> TestServer {
+        let state = gridmap_server::AppState::load(store, config)
+            .await
+            .expect("load the store into the index");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let app = gridmap_server::app(Arc::new(state));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            task,
+        }
+    }
+
+    /// GET `path` (with query), returning status, content type and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, String, serde_json::Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        Self::read(response).await
+    }
+
+    /// POST a body with a content type.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        Self::read(response).await
+    }
+
+    async fn read(response: reqwest::Response) -> (u16, String, serde_json::Value) {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, content_type, json)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

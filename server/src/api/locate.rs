@@ -276,8 +276,9 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
         (status = 413, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn locate_many(
     State(state): State<Arc<AppState>>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<BatchResponse>, ApiError> {
+    let body = body?;
     let request: BatchRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
     let (_crs, points) = batch_points(request, state.config.max_batch_points)?;
