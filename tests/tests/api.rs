@@ -225,7 +225,7 @@ async fn phone_coordinates_and_exclusive_grids_reach_the_right_grid() {
         let bbox = sample_bbox(&city);
         let west = Coord {
             x: bbox.min().x - 2_000.0 / (111_320.0 * bbox.min().y.to_radians().cos()),
-            y: (bbox.min().y + bbox.max().y) / 2.0,
+            y: f64::midpoint(bbox.min().y, bbox.max().y),
         };
         let (_, _, body) = server
             .get(&format!("/v1/locate?lon={}&lat={}", west.x, west.y))
