@@ -19,7 +19,7 @@ mkdir -p "$work"
 
 # shellcheck source=../tests/pg-cluster.sh
 source "$repo/tests/pg-cluster.sh"
-command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+pg_cluster_install wrk bc curl
 
 say "building gridmap (release)"
 cargo build --release -p gridmap-server >/dev/null
@@ -107,3 +107,70 @@ join_best_ms=$(printf '%s\n%s\n' "$join_serial_ms" "$join_parallel_ms" | sort -g
 
 say "in-process lookups (criterion)"
 cargo bench -p gridmap-core --bench locate -- --noplot 2>/dev/null | tee "$work/criterion.txt" >/dev/null
+# Middle estimate of a criterion throughput line, in elements per second.
+criterion_rate() {
+    awk -v id="$1" '
+        index($0, id) == 1 { found = 1 }
+        found && /thrpt:/ {
+            sub(/.*thrpt: *\[/, ""); split($0, f, " ")
+            v = f[3]; u = f[4]
+            m = (u ~ /^G/) ? 1e9 : (u ~ /^M/) ? 1e6 : (u ~ /^K/) ? 1e3 : 1
+            printf "%.0f\n", v * m; exit
+        }' "$work/criterion.txt"
+}
+inproc_rate=$(criterion_rate "locate/100k_micro_grids")
+inproc_batch_rate=$(criterion_rate "locate_batch/100k_micro_grids_1m_points")
+
+ratio() { echo "scale=2; $1 / $2" | bc; }
+batch_rate=$(echo "scale=0; $batch_points / $batch_s" | bc)
+join_rate=$(echo "scale=0; $batch_points * 1000 / $join_best_ms" | bc)
+coord_mb=$(echo "scale=1; $coords * 16 / 1048576" | bc)
+rss_mb=$(echo "scale=1; $rss_kb / 1024" | bc)
+mem_budget_mb=$(echo "scale=1; 3 * $coord_mb + 100" | bc)
+pass() { if [ "$(echo "$1" | bc)" -eq 1 ]; then echo "yes"; else echo "**no**"; fi; }
+
+cat >"$results" <<MD
+# Benchmarks: gridmap vs PostGIS, side by side
+
+Produced by \`bash bench/run.sh\` (BENCH_MICRO_GRIDS=$micro, BENCH_SECONDS=$secs, BENCH_CONNECTIONS=$conns) on
+$(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo).
+Both sides read the same PostGIS database on loopback: the city written by \`gridmap generate --micro-grids $micro\`
+($areas current areas, $coords vertices; generated and loaded in ${load_s%.*} s). PostGIS $("$pg_bin/psql" -XAt "$db_url" -c "SELECT postgis_lib_version()"),
+PostgreSQL 15; gridmap built with \`cargo build --release\`. Load generator: wrk (2 threads, $conns connections) for
+HTTP, pgbench (\`-M prepared\`, $conns clients, 2 threads) for SQL, each run twice interleaved, best run kept.
+The machine is shared and noisy: read the ratios, which were measured in the same run, more than the absolute figures.
+
+## Single lookups
+
+| what | rate | ratio |
+|---|---|---|
+| \`GET /health\` (the HTTP ceiling on this machine) | $health_rps req/s | |
+| \`GET /v1/locate\`, random points, the whole chain + exclusive + staff | $locate_rps req/s (p99 $locate_p99) | **$(ratio "$locate_rps" "$health_rps")** of the /health ceiling (target ≥ 0.70: $(pass "$locate_rps / $health_rps >= 0.7")) |
+| PostGIS: \`SELECT level, code FROM areas WHERE valid_to IS NULL AND ST_Covers(geom, point)\` (GiST, prepared) | $pg_tps queries/s | gridmap is **$(ratio "$locate_rps" "$pg_tps")x** PostGIS (target ≥ 5x: $(pass "$locate_rps / $pg_tps >= 5")) |
+
+## Batch: $batch_points points
+
+| what | time | rate | ratio |
+|---|---|---|---|
+| gridmap: \`POST /v1/locate\`, 100,000 points a request, 2 requests at a time (parse, locate, serialise) | ${batch_s} s | $batch_rate points/s | **$(ratio "$batch_rate" "$join_rate")x** the SQL join (target ≥ 100x: $(pass "$batch_rate / $join_rate >= 100")) |
+| PostGIS: one join \`bench_points JOIN areas ON ST_Covers\` (best of serial ${join_serial_ms} ms and parallel ${join_parallel_ms} ms) | ${join_best_ms} ms | $join_rate points/s | |
+
+## In-process (criterion, \`cargo bench -p gridmap-core --bench locate\`, one core)
+
+| what | rate |
+|---|---|
+| \`AreaIndex::locate\`, random points, the whole chain (\`locate/100k_micro_grids\`) | $inproc_rate lookups/s (target ≥ 2,000,000: $(pass "$inproc_rate >= 2000000")) |
+| \`AreaIndex::locate_batch\`, 1,000,000 random points (\`locate_batch/100k_micro_grids_1m_points\`) | $inproc_batch_rate lookups/s |
+
+## Memory
+
+| what | value |
+|---|---|
+| raw coordinate bytes (vertices × 16) | $coord_mb MiB |
+| gridmap resident memory after loading (VmRSS) | $rss_mb MiB |
+| budget: 3 × raw coordinates + 100 MB | $mem_budget_mb MiB (within: $(pass "$rss_mb <= $mem_budget_mb")) |
+
+Raw outputs of this run are in \`target/bench/\` (wrk, pgbench, criterion).
+MD
+say "wrote $results"
+cat "$results"

@@ -8,65 +8,13 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-pg_bin=/usr/lib/postgresql/15/bin
-pg_root="$repo/target/pg"
-pg_user=postgres
+# shellcheck source=pg-cluster.sh
+source "$repo/tests/pg-cluster.sh"
 
-say() { printf '\n==> %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# --- packages ------------------------------------------------------------------------------
-missing=()
-[ -x "$pg_bin/initdb" ] || missing+=(postgresql-15)
-[ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
-command -v ogrinfo >/dev/null || missing+=(gdal-bin)
-if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing ${missing[*]}"
-    as_root apt-get update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
-
-# --- throwaway cluster ---------------------------------------------------------------------
-# PostgreSQL refuses to run as root: as root we run it as `postgres` (created if missing);
-# otherwise as ourselves.
-if [ "$(id -u)" -eq 0 ]; then
-    id "$pg_user" >/dev/null 2>&1 || useradd --system --user-group --no-create-home "$pg_user"
-    as_pg() { runuser -u "$pg_user" -- "$@"; }
-else
-    pg_user="$(id -un)"
-    as_pg() { "$@"; }
-fi
-
-stop_cluster() {
-    if [ -f "$pg_root/data/postmaster.pid" ]; then
-        as_pg "$pg_bin/pg_ctl" -D "$pg_root/data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-}
-
-# A cluster left by an interrupted run: stop it, then start afresh.
-stop_cluster
-rm -rf "$pg_root"
-mkdir -p "$pg_root/socket"
-[ "$(id -u)" -ne 0 ] || chown -R "$pg_user:" "$pg_root"
-
-# The first free port from 54329 up (bash's /dev/tcp: nothing else to install).
-port=54329
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    port=$((port + 1))
-done
-
-say "starting PostgreSQL 15 in $pg_root on 127.0.0.1:$port"
-as_pg "$pg_bin/initdb" -D "$pg_root/data" -U postgres --auth=trust -E UTF8 --no-locale >"$pg_root/initdb.log"
-trap stop_cluster EXIT
-# Durability is pointless for a throwaway cluster; skipping fsync makes CREATE DATABASE cheap.
-as_pg "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w -o "\
-    -c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_root/socket \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
-
-export GRIDMAP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+pg_cluster_install
+pg_cluster_start "$repo/target/pg" 54329
+trap pg_cluster_stop EXIT
+export GRIDMAP_TEST_DATABASE_URL="$PG_CLUSTER_URL"
 
 # --- checks --------------------------------------------------------------------------------
 failed=()

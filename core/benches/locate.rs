@@ -1,16 +1,45 @@
-//! In-process point lookups on the 100,000-micro-grid lattice city (`gridmap_core::fixture`).
+//! In-process point lookups on the 100,000-micro-grid generated city (the sample city's generator at benchmark
+//! scale), random points over its bounding box.
 //! Run: `cargo bench -p gridmap-core --bench locate`; the throughput line is locates per second on one core.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gridmap_core::fixture::{BENCH_BLOCKS, Lattice, city};
+use geo::BoundingRect;
+use geo_types::{Coord, Rect};
 use gridmap_core::{Address, AddressIndex, AreaIndex};
+use rand::{Rng, SeedableRng};
 
 fn locate(c: &mut Criterion) {
-    let lattice = Lattice::new(400, 250, 7);
-    let index = AreaIndex::build(city(&lattice, BENCH_BLOCKS));
-    let points = lattice.random_points(10_000, 11);
+    let city = gridmap_data::generate(&gridmap_data::CityParams::with_micro_grids(100_000));
+    let bbox = city
+        .areas
+        .iter()
+        .filter_map(|a| a.geometry.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                Coord {
+                    x: a.min().x.min(b.min().x),
+                    y: a.min().y.min(b.min().y),
+                },
+                Coord {
+                    x: a.max().x.max(b.max().x),
+                    y: a.max().y.max(b.max().y),
+                },
+            )
+        })
+        .expect("a non-empty city");
+    let index = AreaIndex::build(city.areas);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut random_points = |n: usize| -> Vec<Coord<f64>> {
+        (0..n)
+            .map(|_| Coord {
+                x: rng.gen_range(bbox.min().x..bbox.max().x),
+                y: rng.gen_range(bbox.min().y..bbox.max().y),
+            })
+            .collect()
+    };
+    let points = random_points(10_000);
     let mut group = c.benchmark_group("locate");
     group.throughput(Throughput::Elements(points.len() as u64));
     group.bench_function("100k_micro_grids", |b| {
@@ -24,7 +53,7 @@ fn locate(c: &mut Criterion) {
     });
     group.finish();
     // A dispatcher's batch: a million points, located in Morton order (`locate_batch`).
-    let batch = lattice.random_points(1_000_000, 13);
+    let batch = random_points(1_000_000);
     let mut group = c.benchmark_group("locate_batch");
     group.sample_size(10);
     group.throughput(Throughput::Elements(batch.len() as u64));
