@@ -283,3 +283,58 @@ fn unsupported_files_are_named() {
         .expect_err("kml");
     assert!(matches!(err, SourceError::UnsupportedFormat(ref e) if e == "kml"));
 }
+
+/// Shenzhen's districts come in GCJ-02 (SOURCE.md): `--crs gcj02` stores WGS-84, i.e. every stored vertex maps
+/// back to the file's vertex under the forward GCJ-02 formula, a few hundred metres away.
+#[tokio::test]
+async fn gcj02_boundaries_are_stored_in_wgs84() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/external/china-admin/shenzhen_440300_districts_gcj02.geojson");
+    if !path.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} missing under CI",
+            path.display()
+        );
+        eprintln!("SKIPPED: {} not found", path.display());
+        return;
+    }
+    let source = read_features(&path, None).await.expect("read Shenzhen");
+    let raw = source.clone();
+    let mut opts = options(Level::District, "adcode", None);
+    opts.crs = Crs::Gcj02;
+    opts.scheme = CodeScheme::National;
+    let (areas, _) =
+        prepare(source, &opts, &[]).unwrap_or_else(|r| panic!("rejected: {:#?}", r.problems));
+    assert_eq!(areas.len(), 9);
+    let raw_first = raw[0].geometry.as_ref().expect("geometry");
+    let geo_types::Geometry::MultiPolygon(raw_first) = raw_first else {
+        panic!("MultiPolygon expected")
+    };
+    let stored = &areas
+        .iter()
+        .find(|a| a.code == raw[0].properties["adcode"])
+        .expect("same code")
+        .geometry;
+    let raw_ring = &raw_first.0[0].exterior().0;
+    let stored_ring = &stored.0[0].exterior().0;
+    let mut max_back = 0.0_f64;
+    let mut shifts = Vec::new();
+    for c in stored_ring {
+        let back = Crs::Gcj02.from_wgs84(*c);
+        let nearest = raw_ring
+            .iter()
+            .map(|r| ((r.x - back.x).powi(2) + (r.y - back.y).powi(2)).sqrt())
+            .fold(f64::INFINITY, f64::min);
+        max_back = max_back.max(nearest);
+        shifts.push(((back.x - c.x) * 102_000.0).hypot((back.y - c.y) * 111_000.0));
+    }
+    assert!(
+        max_back < 1e-7,
+        "stored vertices map back onto the GCJ-02 file within 1 cm (off by {max_back}°)"
+    );
+    assert!(
+        shifts.iter().all(|s| (200.0..800.0).contains(s)),
+        "GCJ-02 offsets in Shenzhen are a few hundred metres"
+    );
+}
