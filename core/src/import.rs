@@ -114,6 +114,17 @@ pub fn prepare(
     options: &ImportOptions,
     existing: &[Area],
 ) -> Result<(Vec<Area>, ImportReport), ImportReport> {
+    prepare_with_progress(features, options, existing, &mut |_, _, _| {})
+}
+
+/// [`prepare`], telling `progress(stage, done, total)` how far it got (for a progress bar on long imports).
+pub fn prepare_with_progress(
+    features: Vec<SourceFeature>,
+    options: &ImportOptions,
+    existing: &[Area],
+    progress: &mut dyn FnMut(&'static str, usize, usize),
+) -> Result<(Vec<Area>, ImportReport), ImportReport> {
+    let total = features.len();
     let mut report = ImportReport {
         features_read: features.len(),
         ..ImportReport::default()
@@ -121,13 +132,19 @@ pub fn prepare(
     check_kind(options, &mut report);
     let parsed: Vec<Parsed> = features
         .into_iter()
-        .filter_map(|f| parse_feature(f, options, &mut report))
+        .enumerate()
+        .filter_map(|(i, f)| {
+            progress("checking geometries", i + 1, total);
+            parse_feature(f, options, &mut report)
+        })
         .collect();
     let merged = merge_by_code(parsed, options, &mut report);
+    let merged_total = merged.len();
     let parents = Parents::new(existing, options.level);
     let mut shapes: HashMap<String, ParentShape> = HashMap::new();
     let mut areas = Vec::with_capacity(merged.len());
-    for m in merged {
+    for (i, m) in merged.into_iter().enumerate() {
+        progress("placing in the tree", i + 1, merged_total);
         let geometry = MultiPolygon(m.polygons);
         let first = m.numbers.first().copied();
         let parent = match (&options.parent_field, &m.parent_value) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use gridmap_core::import::{ImportOptions, ImportReport, prepare};
+use gridmap_core::import::{ImportOptions, ImportReport, prepare_with_progress};
 use gridmap_core::{City, CodeScheme, Crs, GridKind, Level};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -83,14 +83,16 @@ impl ImportArgs {
 pub struct Rejected(pub ImportReport);
 
 fn progress() -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
+    let bar = ProgressBar::new(0);
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.enable_steady_tick(Duration::from_millis(100));
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed}] {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} {msg}")
+    {
         bar.set_style(style);
     }
     bar
@@ -136,10 +138,16 @@ pub async fn import(
         args.store.open(false).await?.load_city().await?.areas
     };
     let options = args.options();
-    let (areas, report) =
-        tokio::task::spawn_blocking(move || prepare(features, &options, &existing))
-            .await?
-            .map_err(Rejected)?;
+    let checking = bar.clone();
+    let (areas, report) = tokio::task::spawn_blocking(move || {
+        prepare_with_progress(features, &options, &existing, &mut |stage, done, total| {
+            checking.set_length(total as u64);
+            checking.set_position(done as u64);
+            checking.set_message(stage);
+        })
+    })
+    .await?
+    .map_err(Rejected)?;
     bar.set_message(format!("writing {} areas", areas.len()));
     let store = args.store.open(true).await?;
     let note = ChangeNote {
