@@ -44,13 +44,48 @@ pub struct Nearest {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Location {
     /// One area per level present at the point, coarsest first.
-    pub chain: Vec<AreaId>,
+    pub chain: Chain,
     /// Every exclusive grid containing the point, smallest area first.
     pub exclusive: Vec<AreaId>,
     /// The first exclusive grid, else the chain's grid-level area, else the finest area of the chain.
     pub responsible: Option<AreaId>,
     /// Set only when the point is in no ordinary grid: the nearest one.
     pub nearest: Option<Nearest>,
+}
+
+/// One area per level, coarsest first, held inline: a batch of a million lookups allocates nothing for it.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Chain {
+    ids: [AreaId; MAX_LEVELS],
+    len: u8,
+}
+
+impl Chain {
+    fn push(&mut self, id: AreaId) {
+        self.ids[usize::from(self.len)] = id;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for Chain {
+    type Target = [AreaId];
+    fn deref(&self) -> &[AreaId] {
+        &self.ids[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Chain {
+    type Item = &'a AreaId;
+    type IntoIter = std::slice::Iter<'a, AreaId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, AreaId>;
@@ -387,9 +422,9 @@ impl AreaIndex {
             below = hit;
         }
         let slots = &slots[..self.levels.len()];
-        loc.chain = Vec::with_capacity(slots.iter().filter(|&&id| id != NONE).count());
-        loc.chain
-            .extend(slots.iter().copied().filter(|&id| id != NONE));
+        for &id in slots.iter().filter(|&&id| id != NONE) {
+            loc.chain.push(id);
+        }
         if let Some(exclusive) = &self.exclusive {
             self.locate_exclusive(exclusive, p, &mut loc.exclusive);
         }

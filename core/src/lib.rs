@@ -18,5 +18,5 @@ pub use address::{AddressIndex, AddressMatch};
 pub use code::{CodeScheme, GridCode};
 pub use crs::Crs;
 pub use error::Error;
-pub use index::{AreaId, AreaIndex, Location, Nearest};
+pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};

@@ -348,7 +348,7 @@ fn sample_city_matches_the_oracle_at_random_points_and_every_micro_grid_vertex()
             assert_eq!(ours, expected, "{level} at {p:?} (point {k})");
             expected_chain.extend(expected);
         }
-        assert_eq!(loc.chain, expected_chain, "chain at {p:?}");
+        assert_eq!(loc.chain.to_vec(), expected_chain, "chain at {p:?}");
         let exclusive = oracle.predicted_exclusive(p);
         with_exclusive += usize::from(!exclusive.is_empty());
         assert_eq!(loc.exclusive, exclusive, "exclusive at {p:?}");

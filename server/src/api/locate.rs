@@ -6,6 +6,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use geo_types::Coord;
 use gridmap_core::{AreaIndex, Crs, Location};
@@ -277,22 +278,30 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
 pub async fn locate_many(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<BatchResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let body = body?;
     let request: BatchRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
     let (_crs, points) = batch_points(request, state.config.max_batch_points)?;
     let snapshot = state.snapshot();
-    let results = tokio::task::spawn_blocking(move || {
+    // Locating and serialising a big batch is CPU work: keep it off the async workers.
+    let body = tokio::task::spawn_blocking(move || {
         let index = &snapshot.index;
-        points
+        let results: Vec<BatchResult> = index
+            .locate_batch(&points)
             .iter()
-            .map(|&p| batch_result(index, &index.locate(p)))
-            .collect::<Vec<_>>()
+            .map(|location| batch_result(index, location))
+            .collect();
+        serde_json::to_vec(&BatchResponse { results })
     })
     .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(BatchResponse { results }))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 fn batch_result(index: &AreaIndex, location: &Location) -> BatchResult {
