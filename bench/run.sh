@@ -95,7 +95,8 @@ psql_bench -At -c "SELECT ST_X(geom) || ',' || ST_Y(geom) FROM bench_points ORDE
           printf "%s[%s]", sep, $0 > f; sep = ","; n++ }
         END { printf "]}" > f; close(f) }'
 batch_started=$(date +%s.%N)
-ls "$work"/batch.*.json | xargs -P 2 -I{} curl -sf -o /dev/null -H 'content-type: application/json' --data-binary @{} "http://127.0.0.1:$port/v1/locate"
+ls "$work"/batch.*.json | xargs -P 2 -I{} curl -sf -o /dev/null -w '%{time_total} s %{size_upload} B up %{size_download} B down\n' \
+    -H 'content-type: application/json' --data-binary @{} "http://127.0.0.1:$port/v1/locate" >"$work/batch_requests.txt"
 batch_s=$(echo "$(date +%s.%N) - $batch_started" | bc)
 join_sql="SELECT count(*) FROM (SELECT p.id, a.level, a.code FROM bench_points p JOIN areas a ON ST_Covers(a.geom, p.geom) WHERE a.valid_to IS NULL) s"
 join_ms() {
