@@ -145,6 +145,30 @@ pub(crate) fn group_staff(
 pub(crate) const SQLITE_BATCH_ROWS: usize = 500;
 pub(crate) const POSTGRES_BATCH_ROWS: usize = 5_000;
 
+/// `(code, name, level, kind, parent_code, geometry)` as both stores select them.
+pub(crate) type AreaRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+);
+
+/// An area from its stored row; staff is attached by the caller.
+pub(crate) fn area_from_row(dialect: WkbDialect, row: AreaRow) -> Result<Area, StoreError> {
+    let (code, name, level, kind, parent, geom) = row;
+    Ok(Area {
+        level: parse_level(&code, &level)?,
+        kind: parse_kind(&code, kind.as_deref())?,
+        geometry: decode_multipolygon(&code, &geom, dialect)?,
+        code,
+        name,
+        parent,
+        staff: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

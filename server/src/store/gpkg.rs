@@ -21,8 +21,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::common::{
-    SQLITE_BATCH_ROWS, decode_linestring, decode_multipolygon, geometry_error, group_staff,
-    oriented_geometry, parse_kind, parse_level, parse_role, stored_time,
+    AreaRow, SQLITE_BATCH_ROWS, area_from_row, decode_linestring, geometry_error, group_staff,
+    oriented_geometry, parse_role, stored_time,
 };
 use super::{AreaVersion, ChangeNote, GridStore, StoreError, WriteOutcome};
 
@@ -154,28 +154,6 @@ async fn touch_contents(
         }
     }
     Ok(())
-}
-
-type AreaRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Vec<u8>,
-);
-
-fn area_from_row(row: AreaRow) -> Result<Area, StoreError> {
-    let (code, name, level, kind, parent, geom) = row;
-    Ok(Area {
-        level: parse_level(&code, &level)?,
-        kind: parse_kind(&code, kind.as_deref())?,
-        geometry: decode_multipolygon(&code, &geom, WkbDialect::Geopackage)?,
-        code,
-        name,
-        parent,
-        staff: Vec::new(),
-    })
 }
 
 async fn load_staff(
@@ -392,7 +370,7 @@ impl GridStore for GpkgStore {
         let areas = rows
             .into_iter()
             .map(|row| {
-                let mut area = area_from_row(row)?;
+                let mut area = area_from_row(WkbDialect::Geopackage, row)?;
                 area.staff = staff.remove(&area.code).unwrap_or_default();
                 Ok(area)
             })
@@ -506,7 +484,10 @@ impl GridStore for GpkgStore {
                 |(code, name, level, kind, parent, geom, version, from, to, author, reason)| {
                     let valid_from = parse_time(&code, &from)?;
                     let valid_to = to.map(|t| parse_time(&code, &t)).transpose()?;
-                    let mut area = area_from_row((code, name, level, kind, parent, geom))?;
+                    let mut area = area_from_row(
+                        WkbDialect::Geopackage,
+                        (code, name, level, kind, parent, geom),
+                    )?;
                     // Staff is not versioned: it belongs to the current version only.
                     if valid_to.is_none() {
                         area.staff = staff.remove(&area.code).unwrap_or_default();

@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use geo_types::{Geometry, Point};
 use geozero::wkb::WkbDialect;
 use geozero::{CoordDimensions, ToWkb};
-use gridmap_core::{Address, Area, City, GridKind, Road, StaffMember};
+use gridmap_core::{Address, City, GridKind, Road, StaffMember};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 
 use super::common::{
-    POSTGRES_BATCH_ROWS, decode_linestring, decode_multipolygon, geometry_error, group_staff,
-    oriented_geometry, parse_kind, parse_level, parse_role, stored_time,
+    AreaRow, POSTGRES_BATCH_ROWS, area_from_row, decode_linestring, geometry_error, group_staff,
+    oriented_geometry, parse_role, stored_time,
 };
 use super::{AreaVersion, ChangeNote, GridStore, StoreError, WriteOutcome};
 
@@ -47,28 +47,6 @@ fn wkb(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
     geometry
         .to_wkb(CoordDimensions::xy())
         .map_err(|e| geometry_error(what, &e))
-}
-
-type AreaRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Vec<u8>,
-);
-
-fn area_from_row(row: AreaRow) -> Result<Area, StoreError> {
-    let (code, name, level, kind, parent, geom) = row;
-    Ok(Area {
-        level: parse_level(&code, &level)?,
-        kind: parse_kind(&code, kind.as_deref())?,
-        geometry: decode_multipolygon(&code, &geom, WkbDialect::Wkb)?,
-        code,
-        name,
-        parent,
-        staff: Vec::new(),
-    })
 }
 
 async fn load_staff(
@@ -287,7 +265,7 @@ impl GridStore for PostgisStore {
         let areas = rows
             .into_iter()
             .map(|row| {
-                let mut area = area_from_row(row)?;
+                let mut area = area_from_row(WkbDialect::Wkb, row)?;
                 area.staff = staff.remove(&area.code).unwrap_or_default();
                 Ok(area)
             })
@@ -403,7 +381,8 @@ impl GridStore for PostgisStore {
                     author,
                     reason,
                 )| {
-                    let mut area = area_from_row((code, name, level, kind, parent, geom))?;
+                    let mut area =
+                        area_from_row(WkbDialect::Wkb, (code, name, level, kind, parent, geom))?;
                     // Staff is not versioned: it belongs to the current version only.
                     if valid_to.is_none() {
                         area.staff = staff.remove(&area.code).unwrap_or_default();
