@@ -17,8 +17,8 @@ use geo::BoundingRect;
 use geo_types::Rect;
 use gridmap_core::{Area, Road};
 use gridmap_tiles::{LAYERS, TileCoord};
-use rstar::primitives::Rectangle;
 use rstar::RTree;
+use rstar::primitives::Rectangle;
 
 use crate::state::Snapshot;
 use crate::tile_index::{LayerId, buffered_bounds, encode_options, layer_id, layer_of};

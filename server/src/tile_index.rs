@@ -182,7 +182,10 @@ impl TileIndex {
                 builder.add_line_string(
                     None,
                     &road.geometry,
-                    &[("name", road.name.as_str().into()), ("class", road.class.as_str().into())],
+                    &[
+                        ("name", road.name.as_str().into()),
+                        ("class", road.class.as_str().into()),
+                    ],
                 );
             }
         } else {

@@ -47,7 +47,7 @@ pub const ROAD_FIELDS: &[(&str, &str)] = &[("name", "String"), ("class", "String
 /// | districts | 0–16 | 8 |
 /// | streets | 8–16 | 11 |
 /// | communities | 11–16 | 13 |
-/// | grids | 13–18 | 15 |
+/// | grids | 10–18 | 15 |
 /// | micro_grids | 15–18 | 17 |
 /// | exclusive | 13–18 | 15 |
 /// | roads | 10–18 | – |
@@ -79,7 +79,9 @@ pub const LAYERS: [LayerSpec; 8] = [
     },
     LayerSpec {
         name: "grids",
-        min_zoom: 13,
+        // From 10: a city's grids (a few hundred metres) are a few pixels there, and imported police beats or
+        // rural grids are much larger.
+        min_zoom: 10,
         max_zoom: 18,
         label_min_zoom: Some(15),
         description: "Ordinary grids (网格)",
