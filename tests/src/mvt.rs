@@ -1,7 +1,12 @@
 //! An MVT decoder for the tests, independent of the encoder (copied from `tiles/tests/support`): it parses
 //! protobuf wire format by hand and replays geometry commands. Also an independent Web Mercator projection
 //! and the reference clip (geo `BooleanOps`) tiles are compared against.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::type_complexity,
+    clippy::doc_markdown
+)]
 
 use std::fmt::Write as _;
 
