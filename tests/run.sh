@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): on a fresh Debian machine it installs what is missing
-# (PostgreSQL 15 + PostGIS 3, GDAL's ogrinfo), starts a throwaway PostgreSQL cluster under
-# target/pg listening on 127.0.0.1 only, then runs rustfmt, clippy and every test of the
-# workspace on both stores. The cluster is stopped on exit, failure included. Re-running wipes
+# (PostgreSQL 15 + PostGIS 3, GDAL's ogrinfo, Chromium and CJK fonts for the browser test),
+# starts a throwaway PostgreSQL cluster under target/pg listening on 127.0.0.1 only, then runs
+# rustfmt, clippy and every test of the workspace on both stores. The cluster is stopped on exit, failure included. Re-running wipes
 # the old cluster. Exit status: non-zero if any step failed (all steps run regardless).
 set -euo pipefail
 
@@ -23,6 +23,9 @@ missing=()
 [ -x "$pg_bin/initdb" ] || missing+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
 command -v ogrinfo >/dev/null || missing+=(gdal-bin)
+# The browser test (tests/tests/browser.rs) drives headless Chromium; CJK fonts make its screenshots readable.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]}"
     as_root apt-get update

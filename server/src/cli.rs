@@ -109,6 +109,13 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "GRIDMAP_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Background map for the web page: an XYZ raster URL template such as
+    /// `https://tiles.example.gov.cn/{z}/{x}/{y}.png`. Without it the page draws our own roads.
+    #[arg(long, env = "GRIDMAP_BASEMAP_URL")]
+    pub basemap_url: Option<String>,
+    /// Attribution shown with the basemap.
+    #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION")]
+    pub basemap_attribution: Option<String>,
 }
 
 fn init_tracing(format: LogFormat) {

@@ -17,6 +17,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ApiConfig {
         max_batch_points: args.max_batch_points,
         max_body_bytes: args.max_body_bytes,
+        basemap_url: args.basemap_url,
+        basemap_attribution: args.basemap_attribution,
     };
     let state = Arc::new(AppState::load(store.clone(), config).await?);
     let snapshot = state.snapshot();

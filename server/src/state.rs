@@ -18,6 +18,10 @@ pub struct ApiConfig {
     pub max_batch_points: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// XYZ raster URL template of an optional background map for the web page.
+    pub basemap_url: Option<String>,
+    /// Attribution shown with that basemap.
+    pub basemap_attribution: Option<String>,
 }
 
 /// Default for [`ApiConfig::max_batch_points`].
@@ -30,6 +34,8 @@ impl Default for ApiConfig {
         ApiConfig {
             max_batch_points: DEFAULT_MAX_BATCH_POINTS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            basemap_url: None,
+            basemap_attribution: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod health;
 mod locate;
 mod openapi;
 pub mod views;
+mod web;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(grids::router())
         .merge(health::router())
         .merge(openapi::router())
+        .merge(web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))
