@@ -2,8 +2,9 @@
 # The one test command (README, CI): on a fresh Debian machine it installs what is missing
 # (PostgreSQL 15 + PostGIS 3, GDAL's ogrinfo, Chromium and CJK fonts for the browser test),
 # starts a throwaway PostgreSQL cluster under target/pg listening on 127.0.0.1 only, then runs
-# rustfmt, clippy and every test of the workspace on both stores. The cluster is stopped on exit, failure included. Re-running wipes
-# the old cluster. Exit status: non-zero if any step failed (all steps run regardless).
+# rustfmt, clippy and every test of the workspace on both stores. The cluster is stopped on exit,
+# failure included. Re-running wipes the old cluster. Exit status: non-zero if any step failed
+# (all steps run regardless).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -29,11 +29,11 @@ export const INTERACTIVE_FILLS = ['streets-fill', 'communities-fill', 'grids-fil
 /** Zoom range per source-layer (micro-grids come in tiles from zoom 15). */
 export const LAYER_ZOOMS = {
   districts: [0, 24],
-  streets: [9, 24],
+  streets: [8, 24],
   communities: [11, 24],
-  grids: [12, 24],
+  grids: [13, 24],
   micro_grids: [15, 24],
-  exclusive: [12, 24],
+  exclusive: [13, 24],
 };
 
 const FONT = ['Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', 'sans-serif'];
@@ -68,7 +68,7 @@ function fillLayer(layer) {
           'fill-color': ['match', ['get', 'kind'],
             'residential', KIND_COLORS.residential, 'commercial', KIND_COLORS.commercial,
             'road', KIND_COLORS.road, 'village', KIND_COLORS.village, '#cccccc'],
-          'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.2, 14, 0.45, 17, 0.3],
+          'fill-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.35, 14, 0.45, 17, 0.3],
         },
       };
     case 'micro_grids':
@@ -89,7 +89,7 @@ function lineLayer(layer) {
       layout: {'line-join': 'round'},
       paint: {
         'line-color': EXCLUSIVE_COLOR,
-        'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1.2, 16, 2.6],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1.2, 16, 2.6],
         'line-dasharray': [3, 1.5],
       },
     };
@@ -97,7 +97,7 @@ function lineLayer(layer) {
   const {color, width} = LEVEL_LINES[layer];
   return {
     id: `${layer}-line`, type: 'line', ...vector(layer),
-    minzoom: layer === 'grids' ? 12.5 : minzoom, maxzoom,
+    minzoom, maxzoom,
     layout: {'line-join': 'round'},
     paint: {
       'line-color': color,
@@ -137,12 +137,12 @@ function roadLayers() {
     17, ['match', ['get', 'class'], ['main', 'primary', 'trunk', 'motorway'], major * 3, 'secondary', major * 2.4, minor * 1.6]];
   return [
     {
-      id: 'roads-casing', type: 'line', ...vector('roads'), minzoom: 11,
+      id: 'roads-casing', type: 'line', ...vector('roads'), minzoom: 10,
       layout: {'line-join': 'round', 'line-cap': 'round'},
       paint: {'line-color': '#a49b8c', 'line-width': width(6, 5), 'line-gap-width': 0},
     },
     {
-      id: 'roads-line', type: 'line', ...vector('roads'), minzoom: 11,
+      id: 'roads-line', type: 'line', ...vector('roads'), minzoom: 10,
       layout: {'line-join': 'round', 'line-cap': 'round'},
       paint: {
         'line-color': ['match', ['get', 'class'], ['main', 'primary', 'trunk', 'motorway'], '#ffe9a8', '#ffffff'],
@@ -182,10 +182,10 @@ function labelLayers() {
       },
       paint: {'text-color': '#6b5d45', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4},
     },
-    labelLayer('label-district', 'district', 0, 11, 20, '#2b2b2b', ['get', 'name']),
-    labelLayer('label-street', 'street', 10, 13, 16, '#5b3f8c', ['get', 'name']),
-    labelLayer('label-community', 'community', 12.5, 15, 14, '#1d6fa5', ['get', 'name']),
-    labelLayer('label-grid', 'grid', 14.5, 24, 12, '#24442e',
+    labelLayer('label-district', 'district', 8, 11.5, 20, '#2b2b2b', ['get', 'name']),
+    labelLayer('label-street', 'street', 11, 13.5, 16, '#5b3f8c', ['get', 'name']),
+    labelLayer('label-community', 'community', 13, 15.5, 14, '#1d6fa5', ['get', 'name']),
+    labelLayer('label-grid', 'grid', 15, 24, 12, '#24442e',
       ['step', ['zoom'], ['get', 'name'], 16, nameAndCode]),
     labelLayer('label-micro', 'micro_grid', 17, 24, 10, '#555555', ['get', 'name']),
   ];
