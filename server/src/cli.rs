@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::state::{DEFAULT_MAX_BATCH_POINTS, DEFAULT_MAX_BODY_BYTES};
+use crate::state::{DEFAULT_MAX_BATCH_POINTS, DEFAULT_MAX_BODY_BYTES, DEFAULT_TILE_CACHE_MB};
 use crate::store::{GpkgStore, GridStore, PostgisStore};
 
 /// Default address of `gridmap serve`.
@@ -109,6 +109,13 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "GRIDMAP_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Vector tile cache size in MiB; 0 disables the cache (every tile rendered per request).
+    #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = DEFAULT_TILE_CACHE_MB)]
+    pub tile_cache_mb: u64,
+    /// Public base URL for tile URLs in `TileJSON` (e.g. `https://maps.example.org`); default: from the
+    /// request's Host header.
+    #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Background map for the web page: an XYZ raster URL template such as
     /// `https://tiles.example.gov.cn/{z}/{x}/{y}.png`. Without it the page draws our own roads.
     #[arg(long, env = "GRIDMAP_BASEMAP_URL")]

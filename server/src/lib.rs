@@ -9,6 +9,8 @@ pub mod serve;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod tile_cache;
+pub mod tile_index;
 
 pub use api::app;
 pub use error::ApiError;

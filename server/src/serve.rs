@@ -17,6 +17,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ApiConfig {
         max_batch_points: args.max_batch_points,
         max_body_bytes: args.max_body_bytes,
+        tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
+        public_url: args.public_url,
         basemap_url: args.basemap_url,
         basemap_attribution: args.basemap_attribution,
     };

@@ -4,12 +4,15 @@
 //! so a request sees either the old city or the new one, never a mix.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use gridmap_core::{Address, AddressIndex, AreaIndex, City, Road};
 use tokio::sync::Mutex;
 
 use crate::store::{GridStore, StoreError};
+use crate::tile_cache::{TileCache, TileChanges};
+use crate::tile_index::TileIndex;
 
 /// Limits of the API, with named defaults.
 #[derive(Debug, Clone)]
@@ -18,6 +21,11 @@ pub struct ApiConfig {
     pub max_batch_points: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Tile cache size in bytes; 0 disables the cache.
+    pub tile_cache_bytes: u64,
+    /// Base URL written into `TileJSON` tile URLs (e.g. `https://maps.example.org`); without it, the
+    /// request's `Host` header is used.
+    pub public_url: Option<String>,
     /// XYZ raster URL template of an optional background map for the web page.
     pub basemap_url: Option<String>,
     /// Attribution shown with that basemap.
@@ -28,12 +36,16 @@ pub struct ApiConfig {
 pub const DEFAULT_MAX_BATCH_POINTS: usize = 100_000;
 /// Default for [`ApiConfig::max_body_bytes`]: room for 100,000 points as a GeoJSON FeatureCollection.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Default for [`ApiConfig::tile_cache_bytes`], in MiB.
+pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             max_batch_points: DEFAULT_MAX_BATCH_POINTS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            tile_cache_bytes: DEFAULT_TILE_CACHE_MB * 1024 * 1024,
+            public_url: None,
             basemap_url: None,
             basemap_attribution: None,
         }
@@ -48,17 +60,28 @@ pub struct Snapshot {
     pub roads: Vec<Road>,
     /// The store's data version this snapshot was built from.
     pub data_version: i64,
+    /// Per-layer trees and label points for vector tiles.
+    pub tiles: TileIndex,
+    /// Unique per snapshot built in this process, increasing; the tile cache's validity mark.
+    pub generation: u64,
 }
+
+/// Source of [`Snapshot::generation`].
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 impl Snapshot {
     pub fn build(city: City, data_version: i64) -> Snapshot {
         let address_index = AddressIndex::build(&city.addresses);
+        let index = AreaIndex::build(city.areas);
+        let tiles = TileIndex::build(&index, &city.roads);
         Snapshot {
-            index: AreaIndex::build(city.areas),
+            index,
             addresses: city.addresses,
             address_index,
             roads: city.roads,
             data_version,
+            tiles,
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
@@ -69,6 +92,9 @@ pub struct AppState {
     snapshot: ArcSwap<Snapshot>,
     /// Writers take turns so that two imports never interleave their reload.
     write_lock: Mutex<()>,
+    /// Snapshot replacements take turns, so the tile cache is carried over from each snapshot to the next.
+    replace_lock: Mutex<()>,
+    pub tile_cache: Arc<TileCache>,
 }
 
 impl AppState {
@@ -78,11 +104,14 @@ impl AppState {
         config: ApiConfig,
     ) -> Result<AppState, StoreError> {
         let snapshot = load_snapshot(store.as_ref()).await?;
+        let tile_cache = Arc::new(TileCache::new(config.tile_cache_bytes));
         Ok(AppState {
             store,
             config,
             snapshot: ArcSwap::from_pointee(snapshot),
             write_lock: Mutex::new(()),
+            replace_lock: Mutex::new(()),
+            tile_cache,
         })
     }
 
@@ -91,11 +120,39 @@ impl AppState {
         self.snapshot.load_full()
     }
 
-    /// Rebuilds the snapshot from the store and swaps it in.
+    /// Rebuilds the snapshot from the store and swaps it in (see [`AppState::replace_snapshot`]). Every
+    /// writer calls this after its write, before acknowledging it.
     pub async fn reload(&self) -> Result<(), StoreError> {
+        let _turn = self.replace_lock.lock().await;
         let snapshot = load_snapshot(self.store.as_ref()).await?;
-        self.snapshot.store(Arc::new(snapshot));
+        self.swap_in(Arc::new(snapshot)).await;
         Ok(())
+    }
+
+    /// Swaps in a new snapshot and carries the tile cache over: tiles touched by areas that differ between
+    /// the old and new snapshot (old and new bounding boxes) are invalidated, the rest stay cached. Once
+    /// this returns, no request is answered from the old data.
+    pub async fn replace_snapshot(&self, snapshot: Snapshot) {
+        let _turn = self.replace_lock.lock().await;
+        self.swap_in(Arc::new(snapshot)).await;
+    }
+
+    async fn swap_in(&self, new: Arc<Snapshot>) {
+        let old = self.snapshot.swap(new.clone());
+        if !self.tile_cache.enabled() {
+            return;
+        }
+        let cache = self.tile_cache.clone();
+        // Diffing 100,000 areas takes tens of milliseconds: off the async workers.
+        let carried = tokio::task::spawn_blocking(move || {
+            let changes = TileChanges::between(&old, &new);
+            cache.carry_over(&old, &new, &changes);
+        })
+        .await;
+        if let Err(e) = carried {
+            // Entries keep the old generation and so never hit: a panic here costs speed, not freshness.
+            tracing::error!(error = %e, "tile cache carry-over failed");
+        }
     }
 
     /// Serialises writers: hold the guard across write + reload.

@@ -19,6 +19,8 @@
 //! already has PostGIS. Without the variable, `CI=true` fails the test; otherwise PostGIS is
 //! skipped with a message.
 
+pub mod mvt;
+
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
@@ -462,6 +464,8 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     pub client: reqwest::Client,
+    /// The served state, for tests that change the data behind the server (e.g. write, then `reload`).
+    pub state: Arc<gridmap_server::AppState>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -478,13 +482,15 @@ impl TestServer {
             .await
             .expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
-        let app = gridmap_server::app(Arc::new(state));
+        let state = Arc::new(state);
+        let app = gridmap_server::app(state.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
         TestServer {
             base,
             client: reqwest::Client::new(),
+            state,
             task,
         }
     }

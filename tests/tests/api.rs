@@ -298,7 +298,11 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn bad_input_gets_problem_json_naming_the_field() {
     each_store(|t| async move {
-        let config = ApiConfig { max_batch_points: 10, max_body_bytes: 4096, ..ApiConfig::default() };
+        let config = ApiConfig {
+            max_batch_points: 10,
+            max_body_bytes: 4096,
+            ..ApiConfig::default()
+        };
         t.store.write_city(&gridmap_tests::small_city(), &note("test", 1)).await.expect("write");
         let server = TestServer::start(t.store.clone(), config).await;
         let cases: Vec<(&str, u16, &str)> = vec![

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use geo::{BoundingRect, Simplify};
-use geo_types::{Coord, Geometry, LineString, Polygon};
+use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 use prost::Message;
 
 use crate::clip::{self, ClipBox, Pt};
@@ -225,8 +225,46 @@ impl LayerBuilder {
                 return Err(EncodeError::UnsupportedGeometry("GeometryCollection"));
             }
         };
+        Ok(self.push_feature(id, kind, writer, attributes))
+    }
+
+    /// Adds a borrowed multipolygon (no [`Geometry`] to build, for servers that keep areas as
+    /// multipolygons). The caller has already selected it by bbox, so there is no bbox test here.
+    /// Returns false when nothing of it is left in the tile.
+    pub fn add_multi_polygon(
+        &mut self,
+        id: Option<u64>,
+        polygons: &MultiPolygon<f64>,
+        attributes: &[(&str, Value<'_>)],
+    ) -> bool {
+        let mut writer = CommandWriter::default();
+        for p in polygons {
+            self.write_polygon(&mut writer, p);
+        }
+        self.push_feature(id, proto::GeomType::Polygon, writer, attributes)
+    }
+
+    /// Adds a borrowed line, as [`Self::add_multi_polygon`].
+    pub fn add_line_string(
+        &mut self,
+        id: Option<u64>,
+        line: &LineString<f64>,
+        attributes: &[(&str, Value<'_>)],
+    ) -> bool {
+        let mut writer = CommandWriter::default();
+        self.write_line(&mut writer, &line.0);
+        self.push_feature(id, proto::GeomType::Linestring, writer, attributes)
+    }
+
+    fn push_feature(
+        &mut self,
+        id: Option<u64>,
+        kind: proto::GeomType,
+        writer: CommandWriter,
+        attributes: &[(&str, Value<'_>)],
+    ) -> bool {
         if writer.out.is_empty() {
-            return Ok(false);
+            return false;
         }
         let mut tags = Vec::with_capacity(attributes.len() * 2);
         for (key, value) in attributes {
@@ -239,7 +277,7 @@ impl LayerBuilder {
             r#type: Some(kind as i32),
             geometry: writer.out,
         });
-        Ok(true)
+        true
     }
 
     /// Finishes the layer (MVT version 2).

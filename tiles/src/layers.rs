@@ -29,9 +29,16 @@ pub const AREA_FIELDS: &[(&str, &str)] = &[
     ("parent_code", "String"),
 ];
 
-/// Attributes of the `labels` layer.
-pub const LABEL_FIELDS: &[(&str, &str)] =
-    &[("code", "String"), ("name", "String"), ("level", "String")];
+/// Attributes of the `labels` layer (`kind` only on grids and micro-grids).
+pub const LABEL_FIELDS: &[(&str, &str)] = &[
+    ("code", "String"),
+    ("name", "String"),
+    ("level", "String"),
+    ("kind", "String"),
+];
+
+/// Attributes of the `roads` layer.
+pub const ROAD_FIELDS: &[(&str, &str)] = &[("name", "String"), ("class", "String")];
 
 /// All layers, coarsest first; the composite tile holds them in this order (labels last, on top).
 ///
@@ -43,8 +50,9 @@ pub const LABEL_FIELDS: &[(&str, &str)] =
 /// | grids | 13–18 | 15 |
 /// | micro_grids | 15–18 | 17 |
 /// | exclusive | 13–18 | 15 |
+/// | roads | 10–18 | – |
 /// | labels | 8–18 | – |
-pub const LAYERS: [LayerSpec; 7] = [
+pub const LAYERS: [LayerSpec; 8] = [
     LayerSpec {
         name: "districts",
         min_zoom: 0,
@@ -92,6 +100,14 @@ pub const LAYERS: [LayerSpec; 7] = [
         label_min_zoom: Some(15),
         description: "Exclusive grids (专属网格) overlaying ordinary ones",
         fields: AREA_FIELDS,
+    },
+    LayerSpec {
+        name: "roads",
+        min_zoom: 10,
+        max_zoom: 18,
+        label_min_zoom: None,
+        description: "Road centrelines (main and secondary), drawn when there is no basemap",
+        fields: ROAD_FIELDS,
     },
     LayerSpec {
         name: "labels",

@@ -212,7 +212,8 @@ fn label_accounts_for_shrinking_longitude_degrees() {
 #[test]
 fn layer_table_is_consistent() {
     assert_eq!(layer("micro_grids").unwrap().min_zoom, 15);
-    assert!(layer("roads").is_none());
+    assert_eq!(layer("roads").unwrap().min_zoom, 10);
+    assert!(layer("buildings").is_none());
     for spec in &LAYERS {
         assert!(spec.min_zoom <= spec.max_zoom, "{}", spec.name);
         if let Some(z) = spec.label_min_zoom {
@@ -229,6 +230,7 @@ fn layer_table_is_consistent() {
             "grids",
             "micro_grids",
             "exclusive",
+            "roads",
             "labels"
         ]
     );

@@ -5,6 +5,7 @@ mod grids;
 mod health;
 mod locate;
 mod openapi;
+pub mod tiles;
 pub mod views;
 mod web;
 
@@ -35,6 +36,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(grids::router())
         .merge(health::router())
         .merge(openapi::router())
+        .merge(tiles::router())
         .merge(web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))

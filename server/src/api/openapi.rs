@@ -21,10 +21,15 @@ use crate::AppState;
         super::grids::grid_history,
         super::health::health,
         super::health::render_metrics,
+        super::tiles::layer_tile,
+        super::tiles::composite_tile,
+        super::tiles::layer_tilejson,
+        super::tiles::composite_tilejson,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),
         (name = "grids", description = "The tree of areas as GeoJSON"),
+        (name = "tiles", description = "Vector tiles (MVT) and TileJSON for the web map"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
