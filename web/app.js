@@ -45,30 +45,12 @@ async function loadConfig() {
 
 const config = await loadConfig();
 ui.basemap = Boolean(config.basemap_url);
-// DEV-ONLY (removed once /tiles.json lands): GeoJSON sources instead of vector tiles.
-async function devStyle(style) {
-  const probe = await fetch('tiles.json');
-  if (probe.ok) return style;
-  const level = {districts: 'district', streets: 'street', communities: 'community', grids: 'grid',
-    micro_grids: 'micro_grid', exclusive: 'grid'};
-  for (const [layer, lv] of Object.entries(level)) {
-    style.sources[`gj-${layer}`] = {type: 'geojson', data: `v1/grids?level=${lv}`};
-  }
-  style.layers = style.layers.filter((l) => !l['source-layer'] || level[l['source-layer']]).map((l) => {
-    if (!l['source-layer']) return l;
-    const sl = l['source-layer'];
-    const out = {...l, source: `gj-${sl}`};
-    delete out['source-layer'];
-    return out;
-  });
-  return style;
-}
 const map = new maplibregl.Map({
   container: 'map',
-  style: await devStyle(buildStyle({
+  style: buildStyle({
     tilesUrl: new URL('tiles.json', location.href).href,
     basemapUrl: config.basemap_url,
-  })),
+  }),
   center: DEFAULT_VIEW.center,
   zoom: DEFAULT_VIEW.zoom,
   hash: true,
