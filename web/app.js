@@ -299,6 +299,7 @@ async function choose(index) {
   const r = results[index];
   if (!r) return null;
   $('search-results').hidden = true;
+  $('search-input').blur();
   if (r.type === 'area') return showArea(r.feature.properties.code);
   return showAddress(r.feature);
 }
@@ -382,7 +383,7 @@ function applyLang() {
   renderLayers();
   renderLegend();
   renderPanel();
-  if (results.length > 0) showResults(results);
+  if (!$('search-results').hidden) showResults(results);
 }
 
 $('lang-toggle').addEventListener('click', () => {

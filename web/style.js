@@ -200,8 +200,10 @@ export function buildStyle({tilesUrl, basemapUrl}) {
     layers.push({id: 'basemap', type: 'raster', source: 'basemap'});
   }
   for (const layer of POLYGON_LAYERS) layers.push(fillLayer(layer));
+  // Boundaries often run along roads: roads above the fine boundaries, below the coarse ones.
+  for (const layer of ['communities', 'grids', 'micro_grids']) layers.push(lineLayer(layer));
   layers.push(...roadLayers());
-  for (const layer of POLYGON_LAYERS) layers.push(lineLayer(layer));
+  for (const layer of ['districts', 'streets', 'exclusive']) layers.push(lineLayer(layer));
   for (const layer of POLYGON_LAYERS) layers.push(selectedFill(layer));
   for (const layer of POLYGON_LAYERS) layers.push(highlightLayer(layer, 'hover'));
   for (const layer of POLYGON_LAYERS) layers.push(highlightLayer(layer, 'selected'));

@@ -47,7 +47,7 @@ fn screenshots_dir() -> PathBuf {
 }
 
 /// The ordinary grids containing `p` and every point `MARGIN_DEG` around it, by brute force.
-fn grids_around<'a>(city: &'a City, p: Point<f64>) -> Vec<&'a Area> {
+fn grids_around(city: &City, p: Point<f64>) -> Vec<&Area> {
     let probes = [
         p,
         Point::new(p.x() + MARGIN_DEG, p.y()),
@@ -192,13 +192,20 @@ async fn wait_for(page: &Page, condition: &str, what: &str) {
 
 /// Waits until the map has drawn everything it has asked for.
 async fn map_idle(page: &Page) {
-    wait_for(page, "typeof window.map === 'object' && window.map.loaded()", "the map to load").await;
+    wait_for(
+        page,
+        "window.gridmap !== undefined && window.gridmap.map.loaded()",
+        "the map to load",
+    )
+    .await;
     eval(page, "(async () => { const p = map.once('idle'); map.triggerRepaint(); await p; return true; })()").await;
 }
 
 async fn rendered_codes(page: &Page, layers: &[&str], at: Option<(f64, f64)>) -> Vec<String> {
     let layers = serde_json::to_string(layers).expect("layer ids");
-    let point = at.map_or_else(String::new, |(lon, lat)| format!("map.project([{lon}, {lat}]), "));
+    let point = at.map_or_else(String::new, |(lon, lat)| {
+        format!("map.project([{lon}, {lat}]), ")
+    });
     let value = eval(
         page,
         &format!(
@@ -217,6 +224,192 @@ async fn screenshot(page: &Page, name: &str) -> PathBuf {
         .await
         .expect("screenshot");
     path
+}
+
+/// Headless Chromium with the flags from shared/notes/headless-browser.md (SwiftShader WebGL, no
+/// GPU), and the task that drives its DevTools connection.
+async fn launch(chromium: &Path, profile: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium)
+        .no_sandbox()
+        .user_data_dir(profile)
+        .window_size(WIDTH, HEIGHT)
+        .viewport(Viewport {
+            width: WIDTH,
+            height: HEIGHT,
+            device_scale_factor: Some(1.0),
+            emulating_mobile: false,
+            is_landscape: true,
+            has_touch: false,
+        })
+        .arg(("use-gl", "angle"))
+        .arg(("use-angle", "swiftshader-webgl"))
+        .arg("enable-unsafe-swiftshader")
+        .arg("ignore-gpu-blocklist")
+        .arg("disable-component-update")
+        .launch_timeout(Duration::from_secs(30))
+        .build()
+        .expect("browser config");
+    let (browser, mut handler) = Browser::launch(config).await.expect("launch chromium");
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    (browser, driver)
+}
+
+/// A click on the address shows its grid, staff with phone links, WGS-84 and GCJ-02.
+async fn click_shows_the_grid(
+    page: &Page,
+    server: &TestServer,
+    grid: &Area,
+    (lon, lat): (f64, f64),
+) -> PathBuf {
+    // 2. A click on the address shows its grid, staff with phone links, WGS-84 and GCJ-02.
+    let xy = eval(
+        page,
+        &format!("(() => {{ const p = map.project([{lon}, {lat}]); return [p.x, p.y]; }})()"),
+    )
+    .await;
+    let (x, y) = (xy[0].as_f64().expect("x"), xy[1].as_f64().expect("y"));
+    page.click(PagePoint { x, y }).await.expect("click the map");
+    wait_for(
+        page,
+        "document.querySelector('#responsible-code') !== null",
+        "the panel",
+    )
+    .await;
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#responsible-code').textContent"
+        )
+        .await,
+        grid.code.as_str()
+    );
+    let phones = eval(
+        page,
+        "[...document.querySelectorAll('#panel a[href^=\"tel:\"]')].map((a) => a.textContent)",
+    )
+    .await;
+    let expected_phones: Vec<&str> = grid.staff.iter().map(|s| s.phone.as_str()).collect();
+    assert_eq!(
+        phones,
+        serde_json::json!(expected_phones),
+        "staff phone links"
+    );
+    // The page's GCJ-02, converted back by the server, is the WGS-84 point it shows.
+    let shown = |id: &str| {
+        let id = id.to_owned();
+        async move {
+            let text = eval(
+                page,
+                &format!("document.getElementById('{id}').textContent"),
+            )
+            .await;
+            let parts: Vec<f64> = text
+                .as_str()
+                .expect("coordinate text")
+                .split(',')
+                .map(|s| s.trim().parse().expect("a number"))
+                .collect();
+            (parts[0], parts[1])
+        }
+    };
+    let (wlon, wlat) = shown("coord-wgs84").await;
+    let (glon, glat) = shown("coord-gcj02").await;
+    assert!(
+        (wlon - lon).abs() < 2e-5 && (wlat - lat).abs() < 2e-5,
+        "clicked {wlon},{wlat}"
+    );
+    assert!(
+        (glon - wlon).abs() > 1e-4,
+        "GCJ-02 differs from WGS-84 in China"
+    );
+    let (_, _, back) = server
+        .get(&format!("/v1/locate?lon={glon}&lat={glat}&crs=gcj02"))
+        .await;
+    let (blon, blat) = (
+        back["wgs84"][0].as_f64().expect("lon"),
+        back["wgs84"][1].as_f64().expect("lat"),
+    );
+    assert!(
+        (blon - wlon).abs() < 3e-6 && (blat - wlat).abs() < 3e-6,
+        "GCJ-02 {glon},{glat} maps back to {blon},{blat}, not {wlon},{wlat}"
+    );
+    map_idle(page).await;
+    let selected = rendered_codes(page, &["grids-selected"], None).await;
+    assert!(
+        selected.contains(&grid.code),
+        "clicked grid not highlighted: {selected:?}"
+    );
+    screenshot(page, "map.png").await
+}
+
+/// From elsewhere, with the panel closed, typing the address and pressing Enter flies to it and
+/// highlights its grid.
+async fn search_finds_and_highlights(page: &Page, address: &Address, grid: &Area) {
+    let (lon, lat) = (address.point.x(), address.point.y());
+    // 3. Search: from elsewhere, with the panel closed, type the address and press Enter.
+    eval(page, "document.getElementById('panel-close').click(); map.jumpTo({center: [114.06, 33.55], zoom: 13}); true").await;
+    map_idle(page).await;
+    assert!(
+        rendered_codes(page, &["grids-selected"], None)
+            .await
+            .is_empty()
+    );
+    page.find_element("#search-input")
+        .await
+        .expect("search box")
+        .click()
+        .await
+        .expect("focus the search box");
+    page.execute(InsertTextParams::new(address.full.clone()))
+        .await
+        .expect("type the address");
+    wait_for(
+        page,
+        "document.querySelector('#search-results li.result-address') !== null",
+        "address results",
+    )
+    .await;
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#search-results li.result-address').textContent"
+        )
+        .await,
+        format!("地址{}", address.full),
+        "the first result is the address typed"
+    );
+    page.find_element("#search-input")
+        .await
+        .expect("search box")
+        .press_key("Enter")
+        .await
+        .expect("press Enter");
+    wait_for(
+        page,
+        &format!(
+            "document.querySelector('#responsible-code')?.textContent === '{}' && !map.isMoving()",
+            grid.code
+        ),
+        "the searched address's grid in the panel",
+    )
+    .await;
+    map_idle(page).await;
+    let center = eval(page, "map.getCenter().toArray()").await;
+    let (clon, clat) = (
+        center[0].as_f64().expect("lon"),
+        center[1].as_f64().expect("lat"),
+    );
+    assert!(
+        (clon - lon).abs() < 1e-5 && (clat - lat).abs() < 1e-5,
+        "the map flew to {clon},{clat}, not to the address {lon},{lat}"
+    );
+    let selected = rendered_codes(page, &["grids-selected"], None).await;
+    assert!(
+        selected.contains(&grid.code),
+        "searched grid not highlighted: {selected:?}"
+    );
+    screenshot(page, "search.png").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,33 +437,14 @@ async fn the_web_map_works_in_headless_chromium() {
     // The API agrees with the sample city's polygons (so a wrong panel is the page's fault).
     let (status, _, answer) = server.get(&format!("/v1/locate?lon={lon}&lat={lat}")).await;
     assert_eq!(status, 200);
-    assert_eq!(answer["responsible"]["code"], grid.code.as_str(), "{answer}");
+    assert_eq!(
+        answer["responsible"]["code"],
+        grid.code.as_str(),
+        "{answer}"
+    );
 
-    // The browser: flags from shared/notes/headless-browser.md (SwiftShader WebGL, no GPU).
     let profile = tempfile::tempdir().expect("browser profile dir");
-    let config = BrowserConfig::builder()
-        .chrome_executable(chromium)
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(WIDTH, HEIGHT)
-        .viewport(Viewport {
-            width: WIDTH,
-            height: HEIGHT,
-            device_scale_factor: Some(1.0),
-            emulating_mobile: false,
-            is_landscape: true,
-            has_touch: false,
-        })
-        .arg(("use-gl", "angle"))
-        .arg(("use-angle", "swiftshader-webgl"))
-        .arg("enable-unsafe-swiftshader")
-        .arg("ignore-gpu-blocklist")
-        .arg("disable-component-update")
-        .launch_timeout(Duration::from_secs(30))
-        .build()
-        .expect("browser config");
-    let (mut browser, mut handler) = Browser::launch(config).await.expect("launch chromium");
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let (mut browser, driver) = launch(&chromium, profile.path()).await;
 
     let page = browser.new_page("about:blank").await.expect("new page");
     let problems = Problems::default();
@@ -309,117 +483,20 @@ async fn the_web_map_works_in_headless_chromium() {
         "Chinese by default"
     );
 
-    // 2. A click on the address shows its grid, staff with phone links, WGS-84 and GCJ-02.
-    let xy = eval(&page, &format!("(() => {{ const p = map.project([{lon}, {lat}]); return [p.x, p.y]; }})()")).await;
-    let (x, y) = (xy[0].as_f64().expect("x"), xy[1].as_f64().expect("y"));
-    page.click(PagePoint { x, y }).await.expect("click the map");
-    wait_for(
-        &page,
-        "document.querySelector('#responsible-code') !== null",
-        "the panel",
-    )
-    .await;
-    assert_eq!(
-        eval(&page, "document.querySelector('#responsible-code').textContent").await,
-        grid.code.as_str()
-    );
-    let phones = eval(
-        &page,
-        "[...document.querySelectorAll('#panel a[href^=\"tel:\"]')].map((a) => a.textContent)",
-    )
-    .await;
-    let expected_phones: Vec<&str> = grid.staff.iter().map(|s| s.phone.as_str()).collect();
-    assert_eq!(phones, serde_json::json!(expected_phones), "staff phone links");
-    // The page's GCJ-02, converted back by the server, is the WGS-84 point it shows.
-    let shown = |id: &str| {
-        let page = &page;
-        let id = id.to_owned();
-        async move {
-            let text = eval(page, &format!("document.getElementById('{id}').textContent")).await;
-            let parts: Vec<f64> = text
-                .as_str()
-                .expect("coordinate text")
-                .split(',')
-                .map(|s| s.trim().parse().expect("a number"))
-                .collect();
-            (parts[0], parts[1])
-        }
-    };
-    let (wlon, wlat) = shown("coord-wgs84").await;
-    let (glon, glat) = shown("coord-gcj02").await;
-    assert!((wlon - lon).abs() < 2e-5 && (wlat - lat).abs() < 2e-5, "clicked {wlon},{wlat}");
-    assert!(
-        (glon - wlon).abs() > 1e-4,
-        "GCJ-02 differs from WGS-84 in China"
-    );
-    let (_, _, back) = server
-        .get(&format!("/v1/locate?lon={glon}&lat={glat}&crs=gcj02"))
-        .await;
-    let (blon, blat) = (back["wgs84"][0].as_f64().expect("lon"), back["wgs84"][1].as_f64().expect("lat"));
-    assert!(
-        (blon - wlon).abs() < 3e-6 && (blat - wlat).abs() < 3e-6,
-        "GCJ-02 {glon},{glat} maps back to {blon},{blat}, not {wlon},{wlat}"
-    );
-    map_idle(&page).await;
-    let selected = rendered_codes(&page, &["grids-selected"], None).await;
-    assert!(selected.contains(&grid.code), "clicked grid not highlighted: {selected:?}");
-    let shot = screenshot(&page, "map.png").await;
-
-    // 3. Search: from elsewhere, with the panel closed, type the address and press Enter.
-    eval(&page, "document.getElementById('panel-close').click(); map.jumpTo({center: [114.06, 33.55], zoom: 13}); true").await;
-    map_idle(&page).await;
-    assert!(rendered_codes(&page, &["grids-selected"], None).await.is_empty());
-    page.find_element("#search-input")
-        .await
-        .expect("search box")
-        .click()
-        .await
-        .expect("focus the search box");
-    page.execute(InsertTextParams::new(address.full.clone()))
-        .await
-        .expect("type the address");
-    wait_for(
-        &page,
-        "document.querySelector('#search-results li.result-address') !== null",
-        "address results",
-    )
-    .await;
-    assert_eq!(
-        eval(&page, "document.querySelector('#search-results li.result-address').textContent").await,
-        format!("地址{}", address.full),
-        "the first result is the address typed"
-    );
-    page.find_element("#search-input")
-        .await
-        .expect("search box")
-        .press_key("Enter")
-        .await
-        .expect("press Enter");
-    wait_for(
-        &page,
-        &format!("document.querySelector('#responsible-code')?.textContent === '{}' && !map.isMoving()", grid.code),
-        "the searched address's grid in the panel",
-    )
-    .await;
-    map_idle(&page).await;
-    let center = eval(&page, "map.getCenter().toArray()").await;
-    let (clon, clat) = (center[0].as_f64().expect("lon"), center[1].as_f64().expect("lat"));
-    assert!(
-        (clon - lon).abs() < 1e-5 && (clat - lat).abs() < 1e-5,
-        "the map flew to {clon},{clat}, not to the address {lon},{lat}"
-    );
-    let selected = rendered_codes(&page, &["grids-selected"], None).await;
-    assert!(selected.contains(&grid.code), "searched grid not highlighted: {selected:?}");
-    screenshot(&page, "search.png").await;
+    let shot = click_shows_the_grid(&page, &server, grid, (lon, lat)).await;
+    search_finds_and_highlights(&page, address, grid).await;
 
     // 4. An overview for the README, in English.
-    eval(&page, "document.getElementById('lang-toggle').click(); document.getElementById('panel-close').click(); map.jumpTo({center: [114.09, 33.57], zoom: 13}); true").await;
+    eval(&page, "document.getElementById('search-input').value = ''; document.getElementById('lang-toggle').click(); document.getElementById('panel-close').click(); map.jumpTo({center: [114.09, 33.57], zoom: 13}); true").await;
     map_idle(&page).await;
     assert_eq!(eval(&page, "document.documentElement.lang").await, "en");
     screenshot(&page, "overview.png").await;
 
     let problems = problems.all();
-    assert!(problems.is_empty(), "the page reported problems: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "the page reported problems: {problems:#?}"
+    );
 
     browser.close().await.expect("close chromium");
     let _ = browser.wait().await;
