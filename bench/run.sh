@@ -3,7 +3,7 @@
 # Writes bench/RESULTS.md. Loopback only; every load is bounded in time.
 #
 #   bash bench/run.sh                         # 100,000 micro-grids, 10 s per load
-#   BENCH_MICRO_GRIDS=10000 BENCH_SECONDS=5 bash bench/run.sh
+#   BENCH_MICRO_GRIDS=10000 BENCH_SECONDS=5 BENCH_SKIP_CRITERION=1 bash bench/run.sh   # a quick smoke run
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,6 +64,7 @@ cat >"$work/locate.sql" <<SQL
 SELECT level, code FROM areas WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326));
 SQL
 
+ratio() { echo "scale=2; $1 / $2" | bc; }
 wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
 
@@ -106,8 +107,67 @@ join_serial_ms=$(join_ms 0)
 join_parallel_ms=$(join_ms 2)
 join_best_ms=$(printf '%s\n%s\n' "$join_serial_ms" "$join_parallel_ms" | sort -g | head -1)
 
+say "vector tiles: gridmap composite tiles (cache off = cold, cache on = warm) vs PostGIS ST_AsMVT per tile"
+# The same tile list for every side: all tiles of the district's bbox at z10 and z12, and 256 of z14 and z16.
+python3 - "$x0" "$y0" "$x1" "$y1" >"$work/tiles.txt" <<'PY'
+import math, random, sys
+x0, y0, x1, y1 = map(float, sys.argv[1:])
+def tile(lon, lat, z):
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+random.seed(411104)
+for z in (10, 12, 14, 16):
+    (xa, yb), (xb, ya) = tile(x0, y0, z), tile(x1, y1, z)
+    tiles = [(z, x, y) for x in range(xa, xb + 1) for y in range(ya, yb + 1)]
+    for t in (tiles if len(tiles) <= 256 else random.sample(tiles, 256)):
+        print(*t)
+PY
+psql_bench -c "DROP TABLE IF EXISTS bench_tiles; CREATE TABLE bench_tiles (id serial PRIMARY KEY, z int, x int, y int)"
+psql_bench -c "\copy bench_tiles (z, x, y) FROM '$work/tiles.txt' WITH (DELIMITER ' ')"
+cold_port=$((port + 1))
+GRIDMAP_LOG=warn "$bin" serve --database-url "$db_url" --listen "127.0.0.1:$cold_port" --sample-city never --tile-cache-mb 0 2>"$work/serve-cold.log" &
+cold_pid=$!
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$cold_port/health" >/dev/null && break; sleep 0.5; done
+tile_rows=()
+for z in 10 12 14 16; do
+    awk -v z="$z" '$1 == z { printf "/tiles/%s/%s/%s.mvt\n", $1, $2, $3 }' "$work/tiles.txt" >"$work/tiles.$z.paths"
+    n=$(wc -l <"$work/tiles.$z.paths")
+    cat >"$work/tiles.$z.lua" <<LUA
+paths = {}
+for line in io.lines("$work/tiles.$z.paths") do paths[#paths + 1] = line end
+i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+    ids=$(psql_bench -At -c "SELECT min(id) || ' ' || max(id) FROM bench_tiles WHERE z = $z")
+    cat >"$work/tiles.$z.sql" <<SQL
+\set i random(${ids% *}, ${ids#* })
+SELECT length(ST_AsMVT(q, 'areas', 4096, 'geom')) FROM (
+  SELECT a.code, a.name, a.level, a.kind, a.parent_code,
+         ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(t.z, t.x, t.y), 4096, 64, true) AS geom
+  FROM bench_tiles t JOIN areas a ON a.valid_to IS NULL AND a.geom && ST_Transform(ST_TileEnvelope(t.z, t.x, t.y, margin => 64.0 / 4096), 4326)
+  WHERE t.id = :i) q;
+SQL
+    wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/tiles.$z.lua" "http://127.0.0.1:$cold_port" >"$work/tiles-cold.$z.txt"
+    wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/tiles.$z.lua" "http://127.0.0.1:$port" >"$work/tiles-warm.$z.txt"
+    PGOPTIONS="-c max_parallel_workers_per_gather=0" "$pg_bin/pgbench" -n -M prepared -c "$conns" -j 2 -T "$secs" \
+        -f "$work/tiles.$z.sql" "$db_url" >"$work/tiles-pg.$z.txt" 2>&1
+    bytes=$(while read -r path; do curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$port$path"; done <"$work/tiles.$z.paths" | awk '{ s += $1 } END { printf "%.0f", s / NR }')
+    cold=$(wrk_rps "$work/tiles-cold.$z.txt"); warm=$(wrk_rps "$work/tiles-warm.$z.txt")
+    pg=$(awk '/^tps/ {print $3}' "$work/tiles-pg.$z.txt")
+    pg_lat=$(awk '/latency average/ {print $4 " " $5}' "$work/tiles-pg.$z.txt")
+    tile_rows+=("| z$z ($n tiles) | $cold | $(awk '/ 50%/ {print $2}' "$work/tiles-cold.$z.txt") / $(wrk_p99 "$work/tiles-cold.$z.txt") | $warm | $(awk '/ 50%/ {print $2}' "$work/tiles-warm.$z.txt") / $(wrk_p99 "$work/tiles-warm.$z.txt") | $pg (mean $pg_lat) | $bytes | **$(ratio "$cold" "$pg")x** / **$(ratio "$warm" "$pg")x** |")
+done
+kill "$cold_pid" 2>/dev/null || true
+
 say "in-process lookups (criterion)"
-cargo bench -p gridmap-core --bench locate -- --noplot 2>/dev/null | tee "$work/criterion.txt" >/dev/null
+if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
+    cargo bench -p gridmap-core --bench locate -- --noplot 2>/dev/null | tee "$work/criterion.txt" >/dev/null
+fi
 # Middle estimate of a criterion throughput line, in elements per second.
 criterion_rate() {
     awk -v id="$1" '
@@ -122,7 +182,6 @@ criterion_rate() {
 inproc_rate=$(criterion_rate "locate/100k_micro_grids")
 inproc_batch_rate=$(criterion_rate "locate_batch/100k_micro_grids_1m_points")
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
 batch_rate=$(echo "scale=0; $batch_points / $batch_s" | bc)
 join_rate=$(echo "scale=0; $batch_points * 1000 / $join_best_ms" | bc)
 coord_mb=$(echo "scale=1; $coords * 16 / 1048576" | bc)
@@ -155,6 +214,17 @@ The machine is shared and noisy: read the ratios, which were measured in the sam
 |---|---|---|---|
 | gridmap: \`POST /v1/locate\`, 100,000 points a request, 2 requests at a time (parse, locate, serialise) | ${batch_s} s | $batch_rate points/s | **$(ratio "$batch_rate" "$join_rate")x** the SQL join (target ≥ 100x: $(pass "$batch_rate / $join_rate >= 100")) |
 | PostGIS: one join \`bench_points JOIN areas ON ST_Covers\` (best of serial ${join_serial_ms} ms and parallel ${join_parallel_ms} ms) | ${join_best_ms} ms | $join_rate points/s | |
+
+## Vector tiles (composite tile, all layers) vs PostGIS \`ST_AsMVT(ST_AsMVTGeom(...))\`
+
+Same tile list on every side. gridmap: \`GET /tiles/{z}/{x}/{y}.mvt\` (every layer valid at z, clipped,
+simplified, with labels), cold = a second server with \`--tile-cache-mb 0\`, warm = the cache on. PostGIS: one
+\`ST_AsMVT\` over every current area touching the tile (no simplification; serial plans, faster here per the
+notes). Martin was not built in this run (its build takes ~17 minutes here).
+
+| zoom | gridmap cold tiles/s | cold median / p99 | gridmap warm tiles/s | warm median / p99 | PostGIS tiles/s | gridmap bytes/tile | cold / warm vs PostGIS |
+|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${tile_rows[@]}")
 
 ## In-process (criterion, \`cargo bench -p gridmap-core --bench locate\`, one core)
 

@@ -116,6 +116,13 @@ pub struct ServeArgs {
     /// request's Host header.
     #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Background map for the web page: an XYZ raster URL template such as
+    /// `https://tiles.example.gov.cn/{z}/{x}/{y}.png`. Without it the page draws our own roads.
+    #[arg(long, env = "GRIDMAP_BASEMAP_URL")]
+    pub basemap_url: Option<String>,
+    /// Attribution shown with the basemap.
+    #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION")]
+    pub basemap_attribution: Option<String>,
 }
 
 fn init_tracing(format: LogFormat) {

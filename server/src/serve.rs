@@ -19,6 +19,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
         public_url: args.public_url,
+        basemap_url: args.basemap_url,
+        basemap_attribution: args.basemap_attribution,
     };
     let state = Arc::new(AppState::load(store.clone(), config).await?);
     let snapshot = state.snapshot();

@@ -26,6 +26,10 @@ pub struct ApiConfig {
     /// Base URL written into `TileJSON` tile URLs (e.g. `https://maps.example.org`); without it, the
     /// request's `Host` header is used.
     pub public_url: Option<String>,
+    /// XYZ raster URL template of an optional background map for the web page.
+    pub basemap_url: Option<String>,
+    /// Attribution shown with that basemap.
+    pub basemap_attribution: Option<String>,
 }
 
 /// Default for [`ApiConfig::max_batch_points`].
@@ -42,6 +46,8 @@ impl Default for ApiConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             tile_cache_bytes: DEFAULT_TILE_CACHE_MB * 1024 * 1024,
             public_url: None,
+            basemap_url: None,
+            basemap_attribution: None,
         }
     }
 }

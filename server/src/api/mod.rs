@@ -7,6 +7,7 @@ mod locate;
 mod openapi;
 pub mod tiles;
 pub mod views;
+mod web;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .merge(tiles::router())
+        .merge(web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,0 +1,510 @@
+//! The web map in a real browser: Debian's headless Chromium, driven over the DevTools protocol,
+//! against `gridmap`'s own server on the sample city. A person's session, checked step by step:
+//! the page loads without console errors, the grid tiles render, a click on an address shows the
+//! grid that answers for it (checked against the sample city's polygons), a search finds the
+//! address and highlights its grid. Screenshots go to `target/screenshots/` for people to look at.
+//!
+//! Without Chromium the test prints SKIPPED, except under `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
+use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    ConsoleApiCalledType, EvaluateParams, EventConsoleApiCalled, EventExceptionThrown,
+};
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::layout::Point as PagePoint;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+use geo::{Contains, Point};
+use gridmap_core::{Address, Area, City, Level};
+use gridmap_server::state::ApiConfig;
+use gridmap_tests::{Backend, TestServer, fresh_store, in_ci, note};
+use serde_json::Value;
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 800;
+/// How far (degrees, about 30 m) a chosen address stays from its grid's edge, so that a click
+/// a pixel off still lands in the same grid.
+const MARGIN_DEG: f64 = 0.0003;
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("GRIDMAP_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    path.exists().then_some(path)
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("screenshots")
+}
+
+/// The ordinary grids containing `p` and every point `MARGIN_DEG` around it, by brute force.
+fn grids_around(city: &City, p: Point<f64>) -> Vec<&Area> {
+    let probes = [
+        p,
+        Point::new(p.x() + MARGIN_DEG, p.y()),
+        Point::new(p.x() - MARGIN_DEG, p.y()),
+        Point::new(p.x(), p.y() + MARGIN_DEG),
+        Point::new(p.x(), p.y() - MARGIN_DEG),
+    ];
+    city.areas
+        .iter()
+        .filter(|a| a.level == Level::Grid)
+        .filter(|a| probes.iter().any(|q| a.geometry.contains(q)))
+        .collect()
+}
+
+/// An address well inside one ordinary grid and outside every exclusive grid, whose full text
+/// is unique, with that grid (the sample city's own answer, independent of gridmap's index).
+fn known_address(city: &City) -> (&Address, &Area) {
+    city.addresses
+        .iter()
+        .step_by(37)
+        .find_map(|address| {
+            let around = grids_around(city, address.point);
+            match around.as_slice() {
+                [grid]
+                    if !grid.is_exclusive()
+                        && !grid.staff.is_empty()
+                        && city
+                            .addresses
+                            .iter()
+                            .filter(|a| a.full.contains(&address.full))
+                            .count()
+                            == 1 =>
+                {
+                    Some((address, *grid))
+                }
+                _ => None,
+            }
+        })
+        .expect("the sample city has an address well inside one ordinary grid")
+}
+
+/// Console errors, uncaught exceptions and failed loads seen by the page.
+#[derive(Clone, Default)]
+struct Problems(Arc<Mutex<Vec<String>>>);
+
+impl Problems {
+    fn push(&self, text: String) {
+        self.0.lock().expect("problems lock").push(text);
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.0.lock().expect("problems lock").clone()
+    }
+
+    async fn watch(&self, page: &Page) {
+        let mut console = page
+            .event_listener::<EventConsoleApiCalled>()
+            .await
+            .expect("console events");
+        let mut exceptions = page
+            .event_listener::<EventExceptionThrown>()
+            .await
+            .expect("exception events");
+        let mut log = page
+            .event_listener::<EventEntryAdded>()
+            .await
+            .expect("log events");
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = console.next().await {
+                if matches!(event.r#type, ConsoleApiCalledType::Error) {
+                    let text: Vec<String> = event
+                        .args
+                        .iter()
+                        .map(|a| {
+                            a.value
+                                .as_ref()
+                                .map_or_else(|| format!("{:?}", a.description), Value::to_string)
+                        })
+                        .collect();
+                    me.push(format!("console.error: {}", text.join(" ")));
+                }
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = exceptions.next().await {
+                let details = &event.exception_details;
+                let description = details
+                    .exception
+                    .as_ref()
+                    .and_then(|e| e.description.clone())
+                    .unwrap_or_default();
+                me.push(format!("exception: {} {description}", details.text));
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = log.next().await {
+                if matches!(event.entry.level, LogEntryLevel::Error) {
+                    me.push(format!(
+                        "log: {} {}",
+                        event.entry.text,
+                        event.entry.url.clone().unwrap_or_default()
+                    ));
+                }
+            }
+        });
+    }
+}
+
+/// Evaluates `expression` in the page, awaiting a promise, and returns its JSON value.
+async fn eval(page: &Page, expression: &str) -> Value {
+    let params = EvaluateParams::builder()
+        .expression(expression)
+        .await_promise(true)
+        .return_by_value(true)
+        .build()
+        .expect("evaluate params");
+    let result = page
+        .evaluate_expression(params)
+        .await
+        .unwrap_or_else(|e| panic!("evaluate `{expression}`: {e}"));
+    result.value().cloned().unwrap_or(Value::Null)
+}
+
+/// Polls `condition` (a JS expression) until it is truthy.
+async fn wait_for(page: &Page, condition: &str, what: &str) {
+    let started = Instant::now();
+    loop {
+        let value = eval(page, condition).await;
+        if value.as_bool() == Some(true) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what} (`{condition}` is {value})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the map has drawn everything it has asked for.
+async fn map_idle(page: &Page) {
+    wait_for(
+        page,
+        "window.gridmap !== undefined && window.gridmap.map.loaded()",
+        "the map to load",
+    )
+    .await;
+    eval(page, "(async () => { const p = map.once('idle'); map.triggerRepaint(); await p; return true; })()").await;
+}
+
+async fn rendered_codes(page: &Page, layers: &[&str], at: Option<(f64, f64)>) -> Vec<String> {
+    let layers = serde_json::to_string(layers).expect("layer ids");
+    let point = at.map_or_else(String::new, |(lon, lat)| {
+        format!("map.project([{lon}, {lat}]), ")
+    });
+    let value = eval(
+        page,
+        &format!(
+            "map.queryRenderedFeatures({point}{{layers: {layers}}}).map((f) => f.properties.code)"
+        ),
+    )
+    .await;
+    serde_json::from_value(value).expect("a list of codes")
+}
+
+async fn screenshot(page: &Page, name: &str) -> PathBuf {
+    let dir = screenshots_dir();
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    let path = dir.join(name);
+    page.save_screenshot(ScreenshotParams::builder().build(), &path)
+        .await
+        .expect("screenshot");
+    path
+}
+
+/// Headless Chromium with the flags from shared/notes/headless-browser.md (SwiftShader WebGL, no
+/// GPU), and the task that drives its DevTools connection.
+async fn launch(chromium: &Path, profile: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium)
+        .no_sandbox()
+        .user_data_dir(profile)
+        .window_size(WIDTH, HEIGHT)
+        .viewport(Viewport {
+            width: WIDTH,
+            height: HEIGHT,
+            device_scale_factor: Some(1.0),
+            emulating_mobile: false,
+            is_landscape: true,
+            has_touch: false,
+        })
+        .arg(("use-gl", "angle"))
+        .arg(("use-angle", "swiftshader-webgl"))
+        .arg("enable-unsafe-swiftshader")
+        .arg("ignore-gpu-blocklist")
+        .arg("disable-component-update")
+        .launch_timeout(Duration::from_secs(30))
+        .build()
+        .expect("browser config");
+    let (browser, mut handler) = Browser::launch(config).await.expect("launch chromium");
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    (browser, driver)
+}
+
+/// A click on the address shows its grid, staff with phone links, WGS-84 and GCJ-02.
+async fn click_shows_the_grid(
+    page: &Page,
+    server: &TestServer,
+    grid: &Area,
+    (lon, lat): (f64, f64),
+) -> PathBuf {
+    // 2. A click on the address shows its grid, staff with phone links, WGS-84 and GCJ-02.
+    let xy = eval(
+        page,
+        &format!("(() => {{ const p = map.project([{lon}, {lat}]); return [p.x, p.y]; }})()"),
+    )
+    .await;
+    let (x, y) = (xy[0].as_f64().expect("x"), xy[1].as_f64().expect("y"));
+    page.click(PagePoint { x, y }).await.expect("click the map");
+    wait_for(
+        page,
+        "document.querySelector('#responsible-code') !== null",
+        "the panel",
+    )
+    .await;
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#responsible-code').textContent"
+        )
+        .await,
+        grid.code.as_str()
+    );
+    let phones = eval(
+        page,
+        "[...document.querySelectorAll('#panel a[href^=\"tel:\"]')].map((a) => a.textContent)",
+    )
+    .await;
+    let expected_phones: Vec<&str> = grid.staff.iter().map(|s| s.phone.as_str()).collect();
+    assert_eq!(
+        phones,
+        serde_json::json!(expected_phones),
+        "staff phone links"
+    );
+    // The page's GCJ-02, converted back by the server, is the WGS-84 point it shows.
+    let shown = |id: &str| {
+        let id = id.to_owned();
+        async move {
+            let text = eval(
+                page,
+                &format!("document.getElementById('{id}').textContent"),
+            )
+            .await;
+            let parts: Vec<f64> = text
+                .as_str()
+                .expect("coordinate text")
+                .split(',')
+                .map(|s| s.trim().parse().expect("a number"))
+                .collect();
+            (parts[0], parts[1])
+        }
+    };
+    let (wlon, wlat) = shown("coord-wgs84").await;
+    let (glon, glat) = shown("coord-gcj02").await;
+    assert!(
+        (wlon - lon).abs() < 2e-5 && (wlat - lat).abs() < 2e-5,
+        "clicked {wlon},{wlat}"
+    );
+    assert!(
+        (glon - wlon).abs() > 1e-4,
+        "GCJ-02 differs from WGS-84 in China"
+    );
+    let (_, _, back) = server
+        .get(&format!("/v1/locate?lon={glon}&lat={glat}&crs=gcj02"))
+        .await;
+    let (blon, blat) = (
+        back["wgs84"][0].as_f64().expect("lon"),
+        back["wgs84"][1].as_f64().expect("lat"),
+    );
+    assert!(
+        (blon - wlon).abs() < 3e-6 && (blat - wlat).abs() < 3e-6,
+        "GCJ-02 {glon},{glat} maps back to {blon},{blat}, not {wlon},{wlat}"
+    );
+    map_idle(page).await;
+    let selected = rendered_codes(page, &["grids-selected"], None).await;
+    assert!(
+        selected.contains(&grid.code),
+        "clicked grid not highlighted: {selected:?}"
+    );
+    screenshot(page, "map.png").await
+}
+
+/// From elsewhere, with the panel closed, typing the address and pressing Enter flies to it and
+/// highlights its grid.
+async fn search_finds_and_highlights(page: &Page, address: &Address, grid: &Area) {
+    let (lon, lat) = (address.point.x(), address.point.y());
+    // 3. Search: from elsewhere, with the panel closed, type the address and press Enter.
+    eval(page, "document.getElementById('panel-close').click(); map.jumpTo({center: [114.06, 33.55], zoom: 13}); true").await;
+    map_idle(page).await;
+    assert!(
+        rendered_codes(page, &["grids-selected"], None)
+            .await
+            .is_empty()
+    );
+    page.find_element("#search-input")
+        .await
+        .expect("search box")
+        .click()
+        .await
+        .expect("focus the search box");
+    page.execute(InsertTextParams::new(address.full.clone()))
+        .await
+        .expect("type the address");
+    wait_for(
+        page,
+        "document.querySelector('#search-results li.result-address') !== null",
+        "address results",
+    )
+    .await;
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#search-results li.result-address').textContent"
+        )
+        .await,
+        format!("地址{}", address.full),
+        "the first result is the address typed"
+    );
+    page.find_element("#search-input")
+        .await
+        .expect("search box")
+        .press_key("Enter")
+        .await
+        .expect("press Enter");
+    wait_for(
+        page,
+        &format!(
+            "document.querySelector('#responsible-code')?.textContent === '{}' && !map.isMoving()",
+            grid.code
+        ),
+        "the searched address's grid in the panel",
+    )
+    .await;
+    map_idle(page).await;
+    let center = eval(page, "map.getCenter().toArray()").await;
+    let (clon, clat) = (
+        center[0].as_f64().expect("lon"),
+        center[1].as_f64().expect("lat"),
+    );
+    assert!(
+        (clon - lon).abs() < 1e-5 && (clat - lat).abs() < 1e-5,
+        "the map flew to {clon},{clat}, not to the address {lon},{lat}"
+    );
+    let selected = rendered_codes(page, &["grids-selected"], None).await;
+    assert!(
+        selected.contains(&grid.code),
+        "searched grid not highlighted: {selected:?}"
+    );
+    screenshot(page, "search.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_map_works_in_headless_chromium() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            !in_ci(),
+            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
+        );
+        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
+        return;
+    };
+    let started = Instant::now();
+
+    // The server, on the sample city.
+    let city = gridmap_data::sample_city();
+    let (t, guard) = fresh_store(Backend::Gpkg).await;
+    t.store
+        .write_city(&city, &note("browser test", 1))
+        .await
+        .expect("write the sample city");
+    let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+    let (address, grid) = known_address(&city);
+    let (lon, lat) = (address.point.x(), address.point.y());
+    // The API agrees with the sample city's polygons (so a wrong panel is the page's fault).
+    let (status, _, answer) = server.get(&format!("/v1/locate?lon={lon}&lat={lat}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer["responsible"]["code"],
+        grid.code.as_str(),
+        "{answer}"
+    );
+
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let (mut browser, driver) = launch(&chromium, profile.path()).await;
+
+    let page = browser.new_page("about:blank").await.expect("new page");
+    let problems = Problems::default();
+    problems.watch(&page).await;
+    page.enable_log().await.expect("enable the Log domain");
+
+    // 1. The page loads at a shared view (the URL hash) with no errors; the grid tiles render.
+    page.goto(format!("{}/#16/{lat}/{lon}", server.base))
+        .await
+        .expect("open the page");
+    map_idle(&page).await;
+    assert_eq!(
+        eval(&page, "map.getSource('gridmap').type").await,
+        "vector",
+        "the grids come from gridmap's vector tiles"
+    );
+    let drawn = rendered_codes(&page, &["grids-fill"], None).await;
+    assert!(!drawn.is_empty(), "no grid features rendered");
+    for code in &drawn {
+        assert!(
+            city.areas
+                .iter()
+                .any(|a| a.level == Level::Grid && &a.code == code),
+            "rendered grid {code} is not a grid of the sample city"
+        );
+    }
+    let under = rendered_codes(&page, &["grids-fill", "exclusive-fill"], Some((lon, lat))).await;
+    assert!(
+        under.contains(&grid.code),
+        "grid {} is not drawn under its address (found {under:?})",
+        grid.code
+    );
+    assert_eq!(
+        eval(&page, "document.documentElement.lang").await,
+        "zh-CN",
+        "Chinese by default"
+    );
+
+    let shot = click_shows_the_grid(&page, &server, grid, (lon, lat)).await;
+    search_finds_and_highlights(&page, address, grid).await;
+
+    // 4. An overview for the README, in English.
+    eval(&page, "document.getElementById('search-input').value = ''; document.getElementById('lang-toggle').click(); document.getElementById('panel-close').click(); map.jumpTo({center: [114.09, 33.57], zoom: 13}); true").await;
+    map_idle(&page).await;
+    assert_eq!(eval(&page, "document.documentElement.lang").await, "en");
+    screenshot(&page, "overview.png").await;
+
+    let problems = problems.all();
+    assert!(
+        problems.is_empty(),
+        "the page reported problems: {problems:#?}"
+    );
+
+    browser.close().await.expect("close chromium");
+    let _ = browser.wait().await;
+    driver.abort();
+    guard.release().await;
+    println!(
+        "browser test: {:.1} s, screenshot {}",
+        started.elapsed().as_secs_f64(),
+        shot.display()
+    );
+}

@@ -1,0 +1,108 @@
+// UI strings: Simplified Chinese by default, English with ?lang=en or the toggle.
+
+export const STRINGS = {
+  zh: {
+    title: '网格地图',
+    searchPlaceholder: '搜索地址或网格编码',
+    layers: '图层',
+    legend: '图例',
+    basemap: '底图',
+    roads: '道路',
+    labels: '注记',
+    noResults: '没有找到结果',
+    searching: '搜索中…',
+    address: '地址',
+    area: '区域',
+    responsible: '责任网格',
+    exclusiveBadge: '专属',
+    staff: '网格力量',
+    noStaff: '暂无人员信息',
+    chain: '所属层级',
+    exclusiveGrids: '专属网格',
+    none: '无',
+    coordinates: '坐标',
+    wgs84: 'WGS-84',
+    gcj02: 'GCJ-02（高德/腾讯）',
+    outside: '该点不在任何网格内',
+    nearest: '最近网格',
+    distance: '距离',
+    loading: '查询中…',
+    error: '查询失败',
+    parent: '上级',
+    kind: '类型',
+    level: '层级',
+    langToggle: 'EN',
+    exclusiveLegend: '专属网格（优先处置）',
+    levels: {
+      district: '区县', street: '街道/乡镇', community: '社区/村', grid: '网格', micro_grid: '微网格',
+    },
+    layerNames: {
+      districts: '区县', streets: '街道/乡镇', communities: '社区/村', grids: '网格', micro_grids: '微网格',
+      exclusive: '专属网格',
+    },
+    kinds: {
+      residential: '住宅网格', commercial: '商业网格', road: '道路网格', village: '村组网格', market: '市场',
+      industrial_park: '产业园区', school: '学校', hospital: '医院', enterprise: '企业', government: '机关单位',
+      other: '其他',
+    },
+    roles: {
+      leader: '网格长', full_time: '专职网格员', part_time: '兼职网格员', police: '网格警', doctor: '网格医生',
+    },
+  },
+  en: {
+    title: 'Grid map',
+    searchPlaceholder: 'Search an address or a grid code',
+    layers: 'Layers',
+    legend: 'Legend',
+    basemap: 'Basemap',
+    roads: 'Roads',
+    labels: 'Labels',
+    noResults: 'No results',
+    searching: 'Searching…',
+    address: 'Address',
+    area: 'Area',
+    responsible: 'Responsible grid',
+    exclusiveBadge: 'exclusive',
+    staff: 'Staff',
+    noStaff: 'No staff on record',
+    chain: 'Within',
+    exclusiveGrids: 'Exclusive grids',
+    none: 'none',
+    coordinates: 'Coordinates',
+    wgs84: 'WGS-84',
+    gcj02: 'GCJ-02 (Amap/Tencent)',
+    outside: 'This point is in no grid',
+    nearest: 'Nearest grid',
+    distance: 'distance',
+    loading: 'Looking up…',
+    error: 'Lookup failed',
+    parent: 'Parent',
+    kind: 'Kind',
+    level: 'Level',
+    langToggle: '中文',
+    exclusiveLegend: 'Exclusive grid (takes precedence)',
+    levels: {
+      district: 'District', street: 'Street / town', community: 'Community / village', grid: 'Grid',
+      micro_grid: 'Micro-grid',
+    },
+    layerNames: {
+      districts: 'Districts', streets: 'Streets / towns', communities: 'Communities', grids: 'Grids',
+      micro_grids: 'Micro-grids', exclusive: 'Exclusive grids',
+    },
+    kinds: {
+      residential: 'Residential', commercial: 'Commercial', road: 'Road', village: 'Village', market: 'Market',
+      industrial_park: 'Industrial park', school: 'School', hospital: 'Hospital', enterprise: 'Enterprise',
+      government: 'Government', other: 'Other',
+    },
+    roles: {
+      leader: 'Grid leader', full_time: 'Full-time worker', part_time: 'Part-time worker', police: 'Police officer',
+      doctor: 'Doctor',
+    },
+  },
+};
+
+/** The language asked for in the URL (`?lang=en`), else Chinese. */
+export function initialLang() {
+  const asked = new URLSearchParams(location.search).get('lang');
+  return asked === 'en' ? 'en' : 'zh';
+}
