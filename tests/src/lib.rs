@@ -19,6 +19,14 @@
 //! already has PostGIS. Without the variable, `CI=true` fails the test; otherwise PostGIS is
 //! skipped with a message.
 
+/// The tiles crate's own independent MVT decoder (hand-parsed protobuf), shared rather than copied.
+#[path = "../../tiles/tests/support/mod.rs"]
+#[allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::type_complexity,
+    clippy::doc_markdown
+)]
 pub mod mvt;
 
 use std::fmt;
