@@ -86,6 +86,9 @@ impl Snapshot {
     }
 }
 
+/// How long a store health check stays valid.
+pub const STORE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct AppState {
     pub store: Arc<dyn GridStore>,
     pub config: ApiConfig,
@@ -95,6 +98,8 @@ pub struct AppState {
     /// Snapshot replacements take turns, so the tile cache is carried over from each snapshot to the next.
     replace_lock: Mutex<()>,
     pub tile_cache: Arc<TileCache>,
+    /// When the store last answered a health check, and whether it did (see [`AppState::store_up`]).
+    store_checked: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 impl AppState {
@@ -112,7 +117,28 @@ impl AppState {
             write_lock: Mutex::new(()),
             replace_lock: Mutex::new(()),
             tile_cache,
+            store_checked: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Whether the store answers, asked at most once per [`STORE_CHECK_INTERVAL`]: `/health` is polled by load
+    /// balancers and must stay as cheap as HTTP itself, not cost a database round trip per request.
+    pub async fn store_up(&self) -> bool {
+        let fresh = self
+            .store_checked
+            .lock()
+            .ok()
+            .and_then(|checked| *checked)
+            .filter(|(at, _)| at.elapsed() < STORE_CHECK_INTERVAL)
+            .map(|(_, up)| up);
+        if let Some(up) = fresh {
+            return up;
+        }
+        let up = self.store.ping().await.is_ok();
+        if let Ok(mut checked) = self.store_checked.lock() {
+            *checked = Some((std::time::Instant::now(), up));
+        }
+        up
     }
 
     /// The current snapshot; cheap, lock-free.

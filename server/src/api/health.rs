@@ -64,12 +64,12 @@ pub struct Health {
     pub data_version: i64,
 }
 
-/// Up when the store answers and the index is loaded.
+/// Up when the store answers (checked at most once a second) and the index is loaded.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Health>) {
     let snapshot = state.snapshot();
-    let up = state.store.ping().await.is_ok();
+    let up = state.store_up().await;
     let body = Health {
         status: if up { "ok" } else { "unavailable" },
         backend: state.store.backend(),
