@@ -551,3 +551,18 @@ impl Drop for TestServer {
         self.task.abort();
     }
 }
+
+/// A folder of `../shared/data/external/` (beside the checkout) holding `file`, e.g.
+/// `shared_dataset("chicago-police", "police_beats.geojson")`. Absent: fails under `CI=true`, otherwise says
+/// `SKIPPED` and returns `None`.
+pub fn shared_dataset(folder: &str, file: &str) -> Option<PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/external")
+        .join(folder);
+    if dir.join(file).exists() {
+        return Some(dir);
+    }
+    assert!(!in_ci(), "{} missing under CI", dir.join(file).display());
+    eprintln!("SKIPPED: {} not found", dir.join(file).display());
+    None
+}

@@ -7,22 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use gridmap_server::cli::Cli;
 use gridmap_server::state::ApiConfig;
-use gridmap_tests::{TestServer, TestStore, each_store, in_ci};
+use gridmap_tests::{TestServer, TestStore, each_store};
 use serde_json::json;
 
 fn chicago_dir() -> Option<PathBuf> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external/chicago-police");
-    if dir.join("police_beats.geojson").exists() {
-        return Some(dir);
-    }
-    assert!(
-        !in_ci(),
-        "Chicago data missing at {} under CI",
-        dir.display()
-    );
-    eprintln!("SKIPPED: Chicago data not found at {}", dir.display());
-    None
+    gridmap_tests::shared_dataset("chicago-police", "police_beats.geojson")
 }
 
 /// `--gpkg PATH` or `--database-url URL` for the store under test.

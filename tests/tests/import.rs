@@ -8,18 +8,7 @@ use gridmap_core::{Area, CodeScheme, Crs, Level};
 use gridmap_server::sources::{SourceError, read_features, read_geojson_bytes};
 
 fn chicago_dir() -> Option<PathBuf> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external/chicago-police");
-    if dir.join("police_beats.geojson").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "Chicago data missing at {} under CI",
-        dir.display()
-    );
-    eprintln!("SKIPPED: Chicago data not found at {}", dir.display());
-    None
+    gridmap_tests::shared_dataset("chicago-police", "police_beats.geojson")
 }
 
 fn options(level: Level, code_field: &str, parent_field: Option<&str>) -> ImportOptions {

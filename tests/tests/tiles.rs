@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use geo::{Area as _, BoundingRect, Contains, InteriorPoint, MapCoords};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
@@ -743,18 +743,7 @@ async fn cache_off_serves_the_same_tiles() {
 }
 
 fn chicago_dir() -> Option<PathBuf> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external/chicago-police");
-    if dir.join("police_beats.geojson").exists() {
-        return Some(dir);
-    }
-    assert!(
-        !gridmap_tests::in_ci(),
-        "Chicago data missing at {} under CI",
-        dir.display()
-    );
-    eprintln!("SKIPPED: Chicago data not found at {}", dir.display());
-    None
+    gridmap_tests::shared_dataset("chicago-police", "police_beats.geojson")
 }
 
 fn import_args(
