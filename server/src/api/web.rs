@@ -24,62 +24,34 @@ struct Asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Everything under `web/` that the page loads (MapLibre GL JS is vendored unchanged, see its `VERSION.md`).
+/// One embedded file of `web/`, served at `/{path}`.
+macro_rules! asset {
+    ($path:literal, $content_type:expr) => {
+        Asset {
+            path: concat!("/", $path),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../../web/", $path)),
+        }
+    };
+}
+
+const CSS: &str = "text/css; charset=utf-8";
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        path: "/index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../../../web/index.html"),
-    },
-    Asset {
-        path: "/app.js",
-        content_type: JS,
-        body: include_bytes!("../../../web/app.js"),
-    },
-    Asset {
-        path: "/style.js",
-        content_type: JS,
-        body: include_bytes!("../../../web/style.js"),
-    },
-    Asset {
-        path: "/i18n.js",
-        content_type: JS,
-        body: include_bytes!("../../../web/i18n.js"),
-    },
-    Asset {
-        path: "/gcj02.js",
-        content_type: JS,
-        body: include_bytes!("../../../web/gcj02.js"),
-    },
-    Asset {
-        path: "/style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../../web/style.css"),
-    },
-    Asset {
-        path: "/vendor/maplibre-gl/maplibre-gl.mjs",
-        content_type: JS,
-        body: include_bytes!("../../../web/vendor/maplibre-gl/maplibre-gl.mjs"),
-    },
-    Asset {
-        path: "/vendor/maplibre-gl/maplibre-gl-worker.mjs",
-        content_type: JS,
-        body: include_bytes!("../../../web/vendor/maplibre-gl/maplibre-gl-worker.mjs"),
-    },
-    Asset {
-        path: "/vendor/maplibre-gl/maplibre-gl-shared.mjs",
-        content_type: JS,
-        body: include_bytes!("../../../web/vendor/maplibre-gl/maplibre-gl-shared.mjs"),
-    },
-    Asset {
-        path: "/vendor/maplibre-gl/maplibre-gl.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../../web/vendor/maplibre-gl/maplibre-gl.css"),
-    },
-    Asset {
-        path: "/vendor/maplibre-gl/LICENSE.txt",
-        content_type: "text/plain; charset=utf-8",
-        body: include_bytes!("../../../web/vendor/maplibre-gl/LICENSE.txt"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("style.js", JS),
+    asset!("i18n.js", JS),
+    asset!("gcj02.js", JS),
+    asset!("style.css", CSS),
+    asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
+    asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
+    asset!("vendor/maplibre-gl/maplibre-gl-shared.mjs", JS),
+    asset!("vendor/maplibre-gl/maplibre-gl.css", CSS),
+    asset!(
+        "vendor/maplibre-gl/LICENSE.txt",
+        "text/plain; charset=utf-8"
+    ),
 ];
 
 pub fn router() -> Router<Arc<AppState>> {

@@ -132,10 +132,15 @@ pub async fn import(
     // A new GeoPackage is created only once the data is known to be good: a failed import
     // leaves no file behind.
     let new_file = args.store.database_url.is_none() && !args.store.gpkg.exists();
-    let existing = if new_file {
-        Vec::new()
+    // One store connection for reading the current tree and for writing (migrations run once).
+    let opened = if new_file {
+        None
     } else {
-        args.store.open(false).await?.load_city().await?.areas
+        Some(args.store.open(false).await?)
+    };
+    let existing = match &opened {
+        Some(store) => store.load_city().await?.areas,
+        None => Vec::new(),
     };
     let options = args.options();
     let checking = bar.clone();
@@ -149,7 +154,10 @@ pub async fn import(
     .await?
     .map_err(Rejected)?;
     bar.set_message(format!("writing {} areas", areas.len()));
-    let store = args.store.open(true).await?;
+    let store = match opened {
+        Some(store) => store,
+        None => args.store.open(true).await?,
+    };
     let note = ChangeNote {
         author: args.author.clone(),
         reason: args
