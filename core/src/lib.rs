@@ -12,6 +12,7 @@ pub mod import;
 pub mod index;
 pub mod model;
 pub mod pip;
+pub mod report;
 pub mod validate;
 
 pub use address::{AddressIndex, AddressMatch};
@@ -20,3 +21,4 @@ pub use crs::Crs;
 pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
+pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
