@@ -13,6 +13,8 @@ pub mod index;
 pub mod model;
 pub mod pip;
 pub mod report;
+pub mod routing;
+pub mod staff;
 pub mod validate;
 
 pub use address::{AddressIndex, AddressMatch};
@@ -22,3 +24,5 @@ pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
+pub use routing::{Route, RouteRule, RoutingPolicy, route};
+pub use staff::{StaffChoice, WorkerPosition, choose_staff};
