@@ -64,7 +64,7 @@ impl Default for RoutingPolicy {
     /// | kind | takes |
     /// |---|---|
     /// | market | 03 06 07 09 10 |
-    /// | industrial_park | every category but emergencies |
+    /// | `industrial_park` | every category but emergencies |
     /// | school, hospital, government, enterprise | 01 03 04 05 06 07 10 |
     /// | road (ordinary) | 02 09 |
     ///

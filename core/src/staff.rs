@@ -140,7 +140,9 @@ mod tests {
     }
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
+        Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0)
+            .single()
+            .expect("a valid UTC time")
     }
 
     #[test]
@@ -184,9 +186,9 @@ mod tests {
             at(6, 10),
             Duration::minutes(30),
         );
-        assert_eq!(c.leader.unwrap().phone, "100");
-        assert_eq!(c.handler.unwrap().phone, "200");
-        let d = c.distance_m.unwrap();
+        assert_eq!(c.leader.expect("known in this test").phone, "100");
+        assert_eq!(c.handler.expect("known in this test").phone, "200");
+        let d = c.distance_m.expect("known in this test");
         assert!((d - 55.4).abs() < 0.5, "{d}");
         assert_eq!(c.reason, "nearest on-duty worker, 55 m, position 06:02 UTC");
         // Without 200's position, 300's latest (110.9 m) wins over its older, nearer one.
@@ -197,8 +199,8 @@ mod tests {
             at(6, 10),
             Duration::minutes(30),
         );
-        assert_eq!(c.handler.unwrap().phone, "300");
-        assert!((c.distance_m.unwrap() - 110.9).abs() < 0.5);
+        assert_eq!(c.handler.expect("known in this test").phone, "300");
+        assert!((c.distance_m.expect("known in this test") - 110.9).abs() < 0.5);
     }
 
     #[test]
@@ -210,7 +212,7 @@ mod tests {
             at(6, 0),
             Duration::minutes(30),
         );
-        assert_eq!(c.handler.unwrap().phone, "300");
+        assert_eq!(c.handler.expect("known in this test").phone, "300");
         assert_eq!(c.reason, "roster: no on-duty position");
         assert_eq!(c.distance_m, None);
     }

@@ -1,5 +1,6 @@
-//! Routing on hand-built cities with known distances, the lattice fixture (shared edges) and the sample city
-//! (real exclusive grids). Oracles: geo's `Contains` and geodesic distances to densified boundaries.
+//! Routing on hand-built cities with known distances and on the lattice fixture (shared edges); the sample city
+//! is in `core/tests/routing_sample.rs`. Oracles: geo's `Contains` and geodesic distances to densified boundaries.
+#![allow(clippy::float_cmp)] // exact vertical edges and exact zero distances are what we check
 
 use geo::Contains;
 use geo::line_measures::{Densify, Distance, Geodesic, Haversine};
@@ -177,7 +178,12 @@ fn outside_every_grid_the_nearest_grid_within_reach_else_the_community() {
     let bank = at(4500.0, 2000.0);
     let (code, rule, d) = routed(&index, bank, Category::Other);
     assert_eq!((code.as_str(), rule), ("A", RouteRule::Nearest));
-    let want = oracle_distance_m(&index.area(index.by_code("A").unwrap()).geometry, bank);
+    let want = oracle_distance_m(
+        &index
+            .area(index.by_code("A").expect("known in this test"))
+            .geometry,
+        bank,
+    );
     assert!((d - want).abs() < 0.05 + want * 1e-3, "{d} vs {want}");
     assert!((40.0..50.0).contains(&d), "{d}");
     // Mid-river (3000 µ° ≈ 279 m from both banks): beyond 200 m, so the community, with the distance to the
@@ -185,20 +191,30 @@ fn outside_every_grid_the_nearest_grid_within_reach_else_the_community() {
     let mid = at(7000.0, 2000.0);
     let (code, rule, d) = routed(&index, mid, Category::Other);
     assert_eq!((code.as_str(), rule), ("C", RouteRule::Fallback));
-    let want = oracle_distance_m(&index.area(index.by_code("A").unwrap()).geometry, mid);
+    let want = oracle_distance_m(
+        &index
+            .area(index.by_code("A").expect("known in this test"))
+            .geometry,
+        mid,
+    );
     assert!((d - want).abs() < 0.05 + want * 1e-3, "{d} vs {want}");
     // A wider maximum sends it to the nearest grid instead (ties on distance go to the smaller id).
     let wide = RoutingPolicy {
         max_nearest_m: 300.0,
         ..RoutingPolicy::default()
     };
-    let r = route(&index, &wide, mid, Category::Other).unwrap();
+    let r = route(&index, &wide, mid, Category::Other).expect("known in this test");
     assert_eq!(r.rule, RouteRule::Nearest);
     // Outside every area, 100 µ° (about 11 m) south of R: nearest.
     let south = at(11000.0, -100.0);
     let (code, rule, d) = routed(&index, south, Category::Other);
     assert_eq!((code.as_str(), rule), ("R", RouteRule::Nearest));
-    let want = oracle_distance_m(&index.area(index.by_code("R").unwrap()).geometry, south);
+    let want = oracle_distance_m(
+        &index
+            .area(index.by_code("R").expect("known in this test"))
+            .geometry,
+        south,
+    );
     assert!((d - want).abs() < 0.05, "{d} vs {want}");
     // Far outside: nothing.
     assert!(
@@ -221,7 +237,7 @@ fn the_record_keeps_codes_of_the_chain_and_the_rule() {
         at(1700.0, 1700.0),
         Category::CityAppearance,
     )
-    .unwrap();
+    .expect("known in this test");
     let rec = r.record(&index);
     assert_eq!(rec.area_code, "XS");
     assert_eq!(rec.level, Level::Grid);
@@ -234,7 +250,7 @@ fn the_record_keeps_codes_of_the_chain_and_the_rule() {
         at(7000.0, 2000.0),
         Category::Other,
     )
-    .unwrap();
+    .expect("known in this test");
     let rec = r.record(&index);
     assert_eq!(
         (rec.area_code.as_str(), rec.level, rec.rule.as_str()),
@@ -247,8 +263,9 @@ fn the_record_keeps_codes_of_the_chain_and_the_rule() {
 fn a_policy_loaded_from_json_changes_the_routing() {
     let index = river_city();
     let json = r#"{"precedence": [["market", ["02"]]], "max_nearest_m": 10.0}"#;
-    let policy: RoutingPolicy = serde_json::from_str(json).unwrap();
-    let r = route(&index, &policy, at(1700.0, 1700.0), Category::RoadTraffic).unwrap();
+    let policy: RoutingPolicy = serde_json::from_str(json).expect("known in this test");
+    let r = route(&index, &policy, at(1700.0, 1700.0), Category::RoadTraffic)
+        .expect("known in this test");
     assert_eq!(index.area(r.area).code, "XM");
     // The school takes nothing under this policy.
     let r = route(
@@ -257,14 +274,17 @@ fn a_policy_loaded_from_json_changes_the_routing() {
         at(1700.0, 1700.0),
         Category::CityAppearance,
     )
-    .unwrap();
+    .expect("known in this test");
     assert_eq!(index.area(r.area).code, "A");
     // 46 m from A is beyond 10 m.
-    let r = route(&index, &policy, at(4500.0, 2000.0), Category::Other).unwrap();
+    let r =
+        route(&index, &policy, at(4500.0, 2000.0), Category::Other).expect("known in this test");
     assert_eq!(r.rule, RouteRule::Fallback);
     // The default round-trips.
-    let back: RoutingPolicy =
-        serde_json::from_str(&serde_json::to_string(&RoutingPolicy::default()).unwrap()).unwrap();
+    let back: RoutingPolicy = serde_json::from_str(
+        &serde_json::to_string(&RoutingPolicy::default()).expect("known in this test"),
+    )
+    .expect("known in this test");
     assert_eq!(back, RoutingPolicy::default());
 }
 
@@ -276,7 +296,7 @@ fn a_point_on_a_shared_grid_edge_goes_to_the_grid_east_of_it_by_the_boundary_rul
     // Column 5 is unjittered in x: the edge between grids (0, 0) and (1, 0) is exactly vertical there.
     let (a, b) = (lattice.vertex(5, 1), lattice.vertex(5, 2));
     assert_eq!(a.x, b.x);
-    let p = coord! { x: a.x, y: (a.y + b.y) / 2.0 };
+    let p = coord! { x: a.x, y: f64::midpoint(a.y, b.y) };
     let east = coord! { x: p.x + 1e-9, y: p.y };
     let ordinary: Vec<&Area> = areas
         .iter()
