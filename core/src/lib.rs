@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod calendar;
 pub mod code;
 pub mod crs;
 mod error;
@@ -15,9 +16,11 @@ pub mod pip;
 pub mod report;
 pub mod routing;
 pub mod staff;
+pub mod time_limits;
 pub mod validate;
 
 pub use address::{AddressIndex, AddressMatch};
+pub use calendar::WorkCalendar;
 pub use code::{CodeScheme, GridCode};
 pub use crs::Crs;
 pub use error::Error;
@@ -26,3 +29,4 @@ pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRo
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
 pub use routing::{Route, RouteRule, RoutingPolicy, route};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};
+pub use time_limits::{CategoryLimits, StageLimits, TimeLimits};
