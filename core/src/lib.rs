@@ -18,6 +18,7 @@ pub mod routing;
 pub mod staff;
 pub mod time_limits;
 pub mod validate;
+pub mod workflow;
 
 pub use address::{AddressIndex, AddressMatch};
 pub use calendar::WorkCalendar;
@@ -30,3 +31,7 @@ pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, St
 pub use routing::{Route, RouteRule, RoutingPolicy, route};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};
 pub use time_limits::{CategoryLimits, StageLimits, TimeLimits};
+pub use workflow::{
+    Command, IllegalTransition, Intake, WorkflowError, apply, due_escalations, escalation_target,
+    new_report, next_stage, overdue,
+};
