@@ -142,15 +142,14 @@ fn case(
     report
 }
 
-#[test]
-fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
+/// Eight cases: six in the period of Monday 9 March, two outside it.
+fn cases(index: &AreaIndex) -> Vec<Report> {
     use Action::{Accept, Close, Dispatch, Extend, Rework, Submit};
-    let index = tree();
     let mon = bj(9, 9, 0);
-    let reports = vec![
+    vec![
         // G1, on time all along: 90 minutes to close.
         case(
-            &index,
+            index,
             Category::Construction,
             at(4.0, 5.0),
             mon,
@@ -163,7 +162,7 @@ fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
         ),
         // G1, accepted after the accept limit (10:05), reworked once: 180 minutes.
         case(
-            &index,
+            index,
             Category::Construction,
             at(4.0, 5.0),
             mon,
@@ -178,17 +177,17 @@ fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
         ),
         // X (the market takes 06), extended, still being handled.
         case(
-            &index,
+            index,
             Category::CityAppearance,
             at(2.0, 2.0),
             mon,
             &[(Dispatch, 9, 5), (Accept, 9, 10), (Extend, 9, 20)],
         ),
         // G2, only registered.
-        case(&index, Category::Other, at(7.0, 5.0), mon, &[]),
+        case(index, Category::Other, at(7.0, 5.0), mon, &[]),
         // Unassigned land of C, about 277 m from the nearest grid: C by the fallback rule, closed in 40 minutes.
         case(
-            &index,
+            index,
             Category::Other,
             at(5.0, 35.0),
             mon,
@@ -201,7 +200,7 @@ fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
         ),
         // G3 in C2, closed on time in 50 minutes.
         case(
-            &index,
+            index,
             Category::Other,
             at(15.0, 5.0),
             mon,
@@ -213,9 +212,15 @@ fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
             ],
         ),
         // Outside the period: the day before, and exactly at its end.
-        case(&index, Category::Other, at(4.0, 5.0), bj(8, 9, 0), &[]),
-        case(&index, Category::Other, at(7.0, 5.0), bj(10, 0, 0), &[]),
-    ];
+        case(index, Category::Other, at(4.0, 5.0), bj(8, 9, 0), &[]),
+        case(index, Category::Other, at(7.0, 5.0), bj(10, 0, 0), &[]),
+    ]
+}
+
+#[test]
+fn counts_and_rates_follow_the_definitions_and_add_up_the_tree() {
+    let index = tree();
+    let reports = cases(&index);
     assert_eq!(reports[2].route.area_code, "X");
     assert_eq!(reports[4].route.rule, RouteRule::Fallback.as_str());
     assert_eq!(reports[4].route.area_code, "C");
