@@ -34,6 +34,6 @@ pub use routing::{Route, RouteRule, RoutingPolicy, route};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};
 pub use time_limits::{CategoryLimits, StageLimits, TimeLimits};
 pub use workflow::{
-    Command, IllegalTransition, Intake, WorkflowError, apply, due_escalations, escalation_target,
-    new_report, next_stage, overdue,
+    Command, IllegalTransition, Intake, WorkflowError, apply, auto_escalate, due_escalations,
+    escalation_target, new_report, next_stage, overdue,
 };
