@@ -4,6 +4,7 @@
 pub mod address;
 pub mod calendar;
 pub mod code;
+pub mod coverage;
 pub mod crs;
 mod error;
 #[doc(hidden)]
@@ -25,6 +26,7 @@ pub mod workflow;
 pub use address::{AddressIndex, AddressMatch};
 pub use calendar::WorkCalendar;
 pub use code::{CodeScheme, GridCode};
+pub use coverage::{Coverage, CoverageParams, DutyPolicy, MicroGridVisit, WorkerTime, coverage};
 pub use crs::Crs;
 pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
