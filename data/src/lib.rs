@@ -12,10 +12,12 @@ mod lattice;
 mod names;
 pub mod order;
 mod trace;
+pub mod tracks;
 
 pub use city::{CityParams, generate};
 pub use geojson::{CityGeoJson, GeoJsonError, city_from_geojson, city_to_geojson};
 use gridmap_core::City;
+pub use tracks::{TrackParams, generate_tracks};
 
 /// The committed sample files, embedded in the crate.
 pub const SAMPLE_AREAS: &str = include_str!("../sample/areas.geojson");
