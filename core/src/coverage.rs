@@ -588,6 +588,11 @@ fn micro_grids(index: &AreaIndex, id: AreaId) -> Vec<AreaId> {
     out
 }
 
+#[expect(
+    clippy::many_single_char_names,
+    clippy::too_many_lines,
+    reason = "one pass over the area's parts; geometry notation"
+)]
 fn area_coverage(
     index: &AreaIndex,
     id: AreaId,
@@ -705,6 +710,7 @@ fn area_coverage(
     report
 }
 
+#[expect(clippy::many_single_char_names, reason = "geometry notation")]
 /// Was micro-grid `m` visited (a segment within `r`), and when last.
 fn visit(
     index: &AreaIndex,
@@ -720,11 +726,13 @@ fn visit(
         let frame = Frame::centred(bbox);
         let rings = frame.rings(&area.geometry);
         segments.near(bbox, r, scratch);
-        // Latest first: the first hit is the answer.
-        scratch.sort_unstable_by(|x, y| {
-            segments.times[y.b as usize].total_cmp(&segments.times[x.b as usize])
-        });
-        for &s in scratch.iter() {
+        // Buckets list segments in track order, so walking backwards meets late ones first; anything not later
+        // than the best hit is skipped without the exact test.
+        for &s in scratch.iter().rev() {
+            let t = segments.times[s.b as usize];
+            if last.is_some_and(|best| t <= best) {
+                continue;
+            }
             let (a, b) = segments.ends(s);
             let (pa, pb) = (frame.to_xy(a), frame.to_xy(b));
             let near = prepared.covers(a)
@@ -733,8 +741,7 @@ fn visit(
                         .any(|e| raster::segment_segment(pa, pb, e[0], e[1]) <= r)
                 });
             if near {
-                last = Some(segments.times[s.b as usize]);
-                break;
+                last = Some(t);
             }
         }
     }

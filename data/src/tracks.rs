@@ -64,7 +64,7 @@ impl Network {
         for ring in rings_lonlat {
             let r = net.rings.len() as u32;
             let mut ring_ids: Vec<u32> = Vec::new();
-            for c in ring.iter() {
+            for c in *ring {
                 let next = net.nodes.len() as u32;
                 let id = *ids.entry((c.x.to_bits(), c.y.to_bits())).or_insert(next);
                 if id == next {

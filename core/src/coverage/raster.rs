@@ -35,6 +35,7 @@ impl Raster {
     }
 
     /// An empty raster of the same shape.
+    #[must_use]
     pub fn empty_like(&self) -> Raster {
         Raster::new(self.x0, self.y0, self.cell_m, self.nx, self.ny)
     }
@@ -142,6 +143,7 @@ impl Raster {
     }
 
     /// Cells set here and not in `other` (same shape).
+    #[must_use]
     pub fn and_not(&self, other: &Raster) -> Raster {
         let mut out = self.empty_like();
         for ((o, a), b) in out.bits.iter_mut().zip(&self.bits).zip(&other.bits) {
@@ -151,6 +153,7 @@ impl Raster {
     }
 }
 
+#[expect(clippy::many_single_char_names, reason = "geometry notation")]
 /// The x-interval where the horizontal line at `y` meets the capsule of radius `r` around `a`–`b`.
 fn capsule_row(a: Xy, b: Xy, r: f64, y: f64) -> Option<(f64, f64)> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);

@@ -50,6 +50,7 @@ fn signed_area2(ring: &[Node]) -> i64 {
 }
 
 /// Even-odd test of a point against a ring of nodes.
+#[expect(clippy::many_single_char_names, reason = "geometry notation")]
 fn ring_contains(ring: &[Node], x: f64, y: f64) -> bool {
     let n = ring.len();
     let mut inside = false;
