@@ -21,12 +21,22 @@ mkdir -p "$work"
 source "$repo/tests/pg-cluster.sh"
 pg_cluster_install wrk bc curl
 
+# Martin, the baseline tile server (the newest release needs a newer rustc; this one builds in ~17 minutes).
+martin_root="$work/tools"
+martin="$martin_root/bin/martin"
+if [ ! -x "$martin" ] && command -v martin >/dev/null; then martin="$(command -v martin)"; fi
+if [ ! -x "$martin" ]; then
+    say "installing martin 1.14.0 into $martin_root (once; ~17 minutes)"
+    cargo install martin@1.14.0 --locked --no-default-features \
+        --features postgres,mbtiles,pmtiles,geojson,metrics,webui --root "$martin_root"
+fi
+
 say "building gridmap (release)"
 cargo build --release -p gridmap-server >/dev/null
 bin="$repo/target/release/gridmap"
 
 pg_cluster_start "$work/pg" 54400
-trap 'kill "${server_pid:-0}" 2>/dev/null || true; pg_cluster_stop' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; pg_cluster_stop' EXIT
 psql_admin -c "CREATE DATABASE bench" >/dev/null
 db_url="${PG_CLUSTER_URL%/*}/bench"
 psql_bench() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$db_url" "$@"; }
@@ -65,6 +75,7 @@ SELECT level, code FROM areas WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetS
 SQL
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
+pass() { if [ "$(echo "$1" | bc)" -eq 1 ]; then echo "yes"; else echo "**no**"; fi; }
 wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
 
@@ -162,7 +173,59 @@ SQL
     pg_lat=$(awk '/latency average/ {print $4 " " $5}' "$work/tiles-pg.$z.txt")
     tile_rows+=("| z$z ($n tiles) | $cold | $(awk '/ 50%/ {print $2}' "$work/tiles-cold.$z.txt") / $(wrk_p99 "$work/tiles-cold.$z.txt") | $warm | $(awk '/ 50%/ {print $2}' "$work/tiles-warm.$z.txt") / $(wrk_p99 "$work/tiles-warm.$z.txt") | $pg (mean $pg_lat) | $bytes | **$(ratio "$cold" "$pg")x** / **$(ratio "$warm" "$pg")x** |")
 done
-kill "$cold_pid" 2>/dev/null || true
+
+say "per layer: gridmap vs Martin (cache off and on) on the same rows"
+# Martin publishes these views of the current rows; gridmap serves the same rows as its own layers.
+psql_bench <<SQL
+CREATE OR REPLACE VIEW bench_grids AS SELECT fid, code, name, kind, parent_code, geom FROM areas
+  WHERE valid_to IS NULL AND level = 'grid' AND kind IN ('residential', 'commercial', 'road', 'village');
+CREATE OR REPLACE VIEW bench_micro_grids AS SELECT fid, code, name, parent_code, geom FROM areas
+  WHERE valid_to IS NULL AND level = 'micro_grid';
+SQL
+martin_cold_port=$((port + 2)); martin_warm_port=$((port + 3))
+"$martin" --listen-addresses "127.0.0.1:$martin_cold_port" --cache-size 0 "$db_url" >"$work/martin-cold.log" 2>&1 &
+martin_cold_pid=$!
+"$martin" --listen-addresses "127.0.0.1:$martin_warm_port" --cache-size 1024 "$db_url" >"$work/martin-warm.log" 2>&1 &
+martin_warm_pid=$!
+for p in "$martin_cold_port" "$martin_warm_port"; do
+    for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$p/catalog" >/dev/null && break; sleep 0.5; done
+    curl -sf "http://127.0.0.1:$p/bench_micro_grids" >/dev/null || { cat "$work"/martin-*.log; exit 1; }
+done
+martin_version=$("$martin" --version | awk '{print $2}')
+# One wrk run over a list of paths; prints "tiles/s median p99".
+wrk_paths() { # base paths_file out
+    cat >"$3.lua" <<LUA
+paths = {}
+for line in io.lines("$2") do paths[#paths + 1] = line end
+i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+    wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$3.lua" "$1" >"$3"
+    echo "$(wrk_rps "$3") $(awk '/ 50%/ {print $2}' "$3") $(wrk_p99 "$3")"
+}
+mean_bytes() { # base paths_file
+    while read -r path; do curl -s -o /dev/null -w '%{size_download}\n' "$1$path"; done <"$2" | awk '{ s += $1 } END { printf "%.0f", s / NR }'
+}
+layer_rows=()
+for spec in "grids bench_grids 10" "grids bench_grids 12" "grids bench_grids 14" "grids bench_grids 16" \
+    "micro_grids bench_micro_grids 16"; do
+    read -r layer view z <<<"$spec"
+    awk -v z="$z" -v l="$layer" '$1 == z { printf "/tiles/%s/%s/%s/%s.mvt\n", l, $1, $2, $3 }' "$work/tiles.txt" >"$work/layer.$layer.$z.paths"
+    awk -v z="$z" -v v="$view" '$1 == z { printf "/%s/%s/%s/%s\n", v, $1, $2, $3 }' "$work/tiles.txt" >"$work/martin.$layer.$z.paths"
+    n=$(wc -l <"$work/layer.$layer.$z.paths")
+    features=$(psql_bench -At -c "SELECT count(*) FROM $view")
+    read -r g_cold g_cold_med g_cold_p99 <<<"$(wrk_paths "http://127.0.0.1:$cold_port" "$work/layer.$layer.$z.paths" "$work/layer-cold.$layer.$z.txt")"
+    read -r m_cold m_cold_med m_cold_p99 <<<"$(wrk_paths "http://127.0.0.1:$martin_cold_port" "$work/martin.$layer.$z.paths" "$work/martin-cold.$layer.$z.txt")"
+    read -r g_warm g_warm_med g_warm_p99 <<<"$(wrk_paths "http://127.0.0.1:$port" "$work/layer.$layer.$z.paths" "$work/layer-warm.$layer.$z.txt")"
+    read -r m_warm m_warm_med m_warm_p99 <<<"$(wrk_paths "http://127.0.0.1:$martin_warm_port" "$work/martin.$layer.$z.paths" "$work/martin-warm.$layer.$z.txt")"
+    g_bytes=$(mean_bytes "http://127.0.0.1:$port" "$work/layer.$layer.$z.paths")
+    m_bytes=$(mean_bytes "http://127.0.0.1:$martin_warm_port" "$work/martin.$layer.$z.paths")
+    layer_rows+=("| $layer ($features features) z$z, $n tiles | $g_cold ($g_cold_med / $g_cold_p99) | $m_cold ($m_cold_med / $m_cold_p99) | **$(ratio "$g_cold" "$m_cold")x** (≥ 5: $(pass "$g_cold / $m_cold >= 5")) | $g_warm ($g_warm_med / $g_warm_p99) | $m_warm ($m_warm_med / $m_warm_p99) | **$(ratio "$g_warm" "$m_warm")x** (≥ 1: $(pass "$g_warm / $m_warm >= 1")) | $g_bytes / $m_bytes |")
+done
+kill "$cold_pid" "$martin_cold_pid" "$martin_warm_pid" 2>/dev/null || true
 
 say "in-process lookups (criterion)"
 if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
@@ -187,7 +250,6 @@ join_rate=$(echo "scale=0; $batch_points * 1000 / $join_best_ms" | bc)
 coord_mb=$(echo "scale=1; $coords * 16 / 1048576" | bc)
 rss_mb=$(echo "scale=1; $rss_kb / 1024" | bc)
 mem_budget_mb=$(echo "scale=1; 3 * $coord_mb + 100" | bc)
-pass() { if [ "$(echo "$1" | bc)" -eq 1 ]; then echo "yes"; else echo "**no**"; fi; }
 
 cat >"$results" <<MD
 # Benchmarks: gridmap vs PostGIS, side by side
@@ -220,11 +282,23 @@ The machine is shared and noisy: read the ratios, which were measured in the sam
 Same tile list on every side. gridmap: \`GET /tiles/{z}/{x}/{y}.mvt\` (every layer valid at z, clipped,
 simplified, with labels), cold = a second server with \`--tile-cache-mb 0\`, warm = the cache on. PostGIS: one
 \`ST_AsMVT\` over every current area touching the tile (no simplification; serial plans, faster here per the
-notes). Martin was not built in this run (its build takes ~17 minutes here).
+notes).
 
 | zoom | gridmap cold tiles/s | cold median / p99 | gridmap warm tiles/s | warm median / p99 | PostGIS tiles/s | gridmap bytes/tile | cold / warm vs PostGIS |
 |---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${tile_rows[@]}")
+
+## Vector tiles per layer: gridmap vs Martin $martin_version
+
+The same rows and the same tile list on both sides. Martin (\`--cache-size 0\` = cold, \`--cache-size 1024\` =
+warm) auto-publishes two views of the current rows, \`bench_grids\` (ordinary grids) and \`bench_micro_grids\`;
+gridmap serves the same rows as its \`grids\` and \`micro_grids\` layers (\`GET /tiles/{layer}/{z}/{x}/{y}.mvt\`,
+cold = \`--tile-cache-mb 0\`). Micro-grids are compared at z16 only: gridmap serves them from z15 up by design
+(below that one tile would hold tens of thousands of one-building polygons). Cells: tiles/s (median / p99).
+
+| layer, zoom | gridmap cold | Martin cold | cold ratio | gridmap warm | Martin warm | warm ratio | bytes/tile gridmap / Martin |
+|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${layer_rows[@]}")
 
 ## In-process (criterion, \`cargo bench -p gridmap-core --bench locate\`, one core)
 
