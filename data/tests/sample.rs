@@ -236,6 +236,7 @@ fn children_tile_their_parent() {
             );
         }
     }
+    println!("the river runs through {wet} communities");
     assert!(wet >= 5, "the river crosses {wet} communities");
     // All grids and the river make up the district exactly.
     let grids: f64 = city
@@ -636,6 +637,7 @@ fn the_river_holds_no_grid_micro_grid_or_address() {
         })
         .map(|a| a.code.as_str())
         .collect();
+    println!("river in streets {streets:?}, box {river_box:?}");
     assert!(streets.len() >= 2, "river in streets {streets:?}");
     let district_box = bbox(&district.geometry);
     assert!(river_box.width() > 0.8 * district_box.width());
