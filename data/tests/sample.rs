@@ -205,11 +205,11 @@ fn children_tile_their_parent() {
         } else {
             0.0
         };
-        if water > 0.0 {
+        let whole = parent.geometry.unsigned_area();
+        if water > whole * 1e-6 {
             wet += 1;
         }
         sum += water;
-        let whole = parent.geometry.unsigned_area();
         // `river ∩ community` comes from i_overlay, which snaps to a fixed-point grid spanning
         // the whole river (≈ 1e-10°): good to a few 1e-9 of a community's area. The district
         // check below has no intersection and holds to 1e-9.
@@ -633,7 +633,7 @@ fn the_river_holds_no_grid_micro_grid_or_address() {
         .areas
         .iter()
         .filter(|a| {
-            a.level == Level::Street && a.geometry.intersection(river).unsigned_area() > 0.0
+            a.level == Level::Street && a.geometry.intersection(river).unsigned_area() > area * 1e-6
         })
         .map(|a| a.code.as_str())
         .collect();
