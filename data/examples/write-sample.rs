@@ -1,9 +1,10 @@
 //! Regenerates the committed sample: `cargo run -p gridmap-data --example write-sample`.
+//! Writes areas, addresses, roads and water (the river).
 //! With `-- N DIR`, writes a city of at least N micro-grids to DIR instead.
 
 use std::path::PathBuf;
 
-use gridmap_data::{CityParams, city_to_geojson, generate};
+use gridmap_data::{CityParams, RIVER_NAME, city_to_geojson, generate, water, water_to_geojson};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -22,6 +23,10 @@ fn main() -> std::io::Result<()> {
     std::fs::write(dir.join("areas.geojson"), &files.areas)?;
     std::fs::write(dir.join("addresses.geojson"), &files.addresses)?;
     std::fs::write(dir.join("roads.geojson"), &files.roads)?;
+    std::fs::write(
+        dir.join("water.geojson"),
+        water_to_geojson(RIVER_NAME, &water(&params)),
+    )?;
     println!(
         "{} areas, {} addresses, {} roads written to {} in {:.2?}",
         city.areas.len(),

@@ -14,13 +14,16 @@ use crate::names;
 use crate::order::{
     COMMUNITY_BAND_DEG, GRID_BAND_DEG, MICRO_GRID_BAND_DEG, STREET_BAND_DEG, north, reading_order,
 };
+use crate::river::{River, components};
 use crate::trace::{Ij, IjPolygon, trace};
 
 /// What to generate. The same parameters always give the same city, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CityParams {
     pub seed: u64,
-    /// Lower bound on the number of micro-grids; everything else scales with it.
+    /// Lower bound on the district's lattice cells; everything else scales with it. Micro-grids
+    /// are the land cells: the river, 7 cells wide, takes the rest (≈ 13 % of the sample, ≈ 3 %
+    /// of the 100,000 city).
     pub micro_grids: usize,
 }
 
@@ -86,6 +89,8 @@ struct Layout {
     rows: Vec<u32>,
     /// Masked superblocks (outside the district), row-major.
     masked: Vec<bool>,
+    /// The river: its cells are in the district but in no grid.
+    river: River,
 }
 
 /// Road lines 8-12 cells apart; no superblock narrower than 6 cells.
@@ -124,13 +129,17 @@ impl Layout {
                 .flat_map(|br| (0..sc).map(move |bc| (bc, br)))
                 .map(|(bc, br)| (sc - 1 - bc) + br < t_ne || bc + (sr - 1 - br) < t_sw)
                 .collect();
+            let river = River::new(&mut stream(params.seed, 10), nx, ny);
             let layout = Layout {
                 nx,
                 ny,
                 cols,
                 rows,
                 masked,
+                river,
             };
+            // Counting the river's cells too keeps each city's layout (roads, streets,
+            // communities) what it was before the river; the river takes about 7 cells a column.
             let cells: u32 = layout.superblocks().iter().map(|s| s.rect.area()).sum();
             if cells as usize >= target {
                 return layout;
@@ -181,6 +190,23 @@ impl Layout {
             }
         }
         out
+    }
+
+    /// The jittered lattice; nodes on road lines get no noise across the road.
+    fn lattice(&self, seed: u64) -> Lattice {
+        let col_road: Vec<bool> = (0..=self.nx)
+            .map(|i| self.cols[1..self.cols.len() - 1].contains(&i))
+            .collect();
+        let row_road: Vec<bool> = (0..=self.ny)
+            .map(|j| self.rows[1..self.rows.len() - 1].contains(&j))
+            .collect();
+        Lattice::new(
+            &mut stream(seed, 2),
+            self.nx as usize,
+            self.ny as usize,
+            &col_road,
+            &row_road,
+        )
     }
 
     /// Whether cell (i, j) belongs to the district.
@@ -332,6 +358,13 @@ struct Draft {
     rect: Rect,
 }
 
+/// A grid before its code is known: the land cells of one guillotine piece.
+struct GridDraft {
+    geometry: MultiPolygon<f64>,
+    cells: Vec<Ij>,
+    kind: GridKind,
+}
+
 fn ordered<T>(
     items: Vec<T>,
     geometry: impl Fn(&T) -> &MultiPolygon<f64>,
@@ -352,6 +385,21 @@ struct RoadLine {
     k: usize,
 }
 
+/// The river's outline inside the district (`data/sample/water.geojson` for the sample): ground
+/// that belongs to a community and street but to no grid. Traced from the same lattice nodes as
+/// the city, so its banks are the bordering grids' edges exactly.
+pub fn water(params: &CityParams) -> MultiPolygon<f64> {
+    let layout = Layout::plan(params);
+    let lattice = layout.lattice(params.seed);
+    let cells: Vec<Ij> = layout
+        .superblocks()
+        .iter()
+        .flat_map(|b| b.rect.cells())
+        .filter(|&c| layout.river.contains(c))
+        .collect();
+    to_geo(&lattice, &trace(&cells))
+}
+
 /// Generates the city. Deterministic: the same parameters give the same city on every platform.
 #[expect(
     clippy::too_many_lines,
@@ -360,19 +408,7 @@ struct RoadLine {
 pub fn generate(params: &CityParams) -> City {
     let layout = Layout::plan(params);
     let blocks = layout.superblocks();
-    let col_road: Vec<bool> = (0..=layout.nx)
-        .map(|i| layout.cols[1..layout.cols.len() - 1].contains(&i))
-        .collect();
-    let row_road: Vec<bool> = (0..=layout.ny)
-        .map(|j| layout.rows[1..layout.rows.len() - 1].contains(&j))
-        .collect();
-    let lattice = Lattice::new(
-        &mut stream(params.seed, 2),
-        layout.nx as usize,
-        layout.ny as usize,
-        &col_road,
-        &row_road,
-    );
+    let lattice = layout.lattice(params.seed);
     let street_of = assign_streets(&mut stream(params.seed, 3), &layout, &blocks);
     let n_streets = street_of.iter().max().map_or(0, |m| m + 1);
     let is_main = |k: usize| k % 3 == 1;
@@ -441,7 +477,7 @@ pub fn generate(params: &CityParams) -> City {
             };
             let mut rects = Vec::new();
             split_grids(&mut rng_grids, community.rect, &mut rects);
-            let grids: Vec<Draft> = rects
+            let pieces: Vec<Draft> = rects
                 .into_iter()
                 .map(|rect| Draft {
                     geometry: to_geo(&lattice, &trace(&rect.cells())),
@@ -449,7 +485,7 @@ pub fn generate(params: &CityParams) -> City {
                 })
                 .collect();
             let community_north = north(&community.geometry);
-            let grids = ordered(grids, |g| &g.geometry, community_north, GRID_BAND_DEG);
+            let pieces = ordered(pieces, |g| &g.geometry, community_north, GRID_BAND_DEG);
             let main_lines: Vec<u32> = [
                 (
                     layout.cols.iter().position(|&x| x == community.rect.x0),
@@ -478,13 +514,15 @@ pub fn generate(params: &CityParams) -> City {
                         && y < layout.ny
                 })
                 .collect();
-            for (g, grid) in grids.into_iter().enumerate() {
-                let grid_code = format!("{community_code}{:03}", g + 1);
-                let grid_name = format!("{community_name}第{}网格", g + 1);
-                let on_main = main_lines.contains(&grid.rect.x0)
-                    || main_lines.contains(&grid.rect.x1)
-                    || main_rows.contains(&grid.rect.y0)
-                    || main_rows.contains(&grid.rect.y1);
+            // A guillotine piece's kind is drawn before the river cuts it, so communities away
+            // from the river come out as they would without it; each land part of a piece is
+            // one grid (a grid stays one connected polygon).
+            let mut grids: Vec<GridDraft> = Vec::new();
+            for piece in pieces {
+                let on_main = main_lines.contains(&piece.rect.x0)
+                    || main_lines.contains(&piece.rect.x1)
+                    || main_rows.contains(&piece.rect.y0)
+                    || main_rows.contains(&piece.rect.y1);
                 let kind = if village {
                     GridKind::Village
                 } else if on_main && rng_grids.gen_bool(0.6) {
@@ -492,9 +530,35 @@ pub fn generate(params: &CityParams) -> City {
                 } else {
                     GridKind::Residential
                 };
-                let cells: Vec<(MultiPolygon<f64>, Ij)> = grid
+                let land: Vec<Ij> = piece
                     .rect
                     .cells()
+                    .into_iter()
+                    .filter(|&c| !layout.river.contains(c))
+                    .collect();
+                if land.len() == piece.rect.area() as usize {
+                    grids.push(GridDraft {
+                        geometry: piece.geometry,
+                        cells: land,
+                        kind,
+                    });
+                    continue;
+                }
+                for cells in components(&land) {
+                    grids.push(GridDraft {
+                        geometry: to_geo(&lattice, &trace(&cells)),
+                        cells,
+                        kind,
+                    });
+                }
+            }
+            let grids = ordered(grids, |g| &g.geometry, community_north, GRID_BAND_DEG);
+            for (g, grid) in grids.into_iter().enumerate() {
+                let grid_code = format!("{community_code}{:03}", g + 1);
+                let grid_name = format!("{community_name}第{}网格", g + 1);
+                let kind = grid.kind;
+                let cells: Vec<(MultiPolygon<f64>, Ij)> = grid
+                    .cells
                     .into_iter()
                     .map(|cell| {
                         let poly = IjPolygon {
@@ -545,15 +609,18 @@ pub fn generate(params: &CityParams) -> City {
             {
                 let kind = exclusive_kind(p);
                 let rect = exclusive_rect(&mut rng_excl, community.rect, kind);
-                areas.push(Area {
-                    code: format!("{community_code}901"),
-                    name: names::exclusive(kind, &community_name, p),
-                    level: Level::Grid,
-                    kind: Some(kind),
-                    parent: Some(community_code.clone()),
-                    geometry: to_geo(&lattice, &trace(&rect.cells())),
-                    staff: staff(&mut rng_staff),
-                });
+                let cells = exclusive_land(rect, community.rect, kind, &layout.river);
+                if !cells.is_empty() {
+                    areas.push(Area {
+                        code: format!("{community_code}901"),
+                        name: names::exclusive(kind, &community_name, p),
+                        level: Level::Grid,
+                        kind: Some(kind),
+                        parent: Some(community_code.clone()),
+                        geometry: to_geo(&lattice, &trace(&cells)),
+                        staff: staff(&mut rng_staff),
+                    });
+                }
             }
             areas.push(Area {
                 code: community_code,
@@ -624,6 +691,41 @@ fn exclusive_rect(rng: &mut ChaCha8Rng, community: Rect, kind: GridKind) -> Rect
         y0,
         y1: y0 + h,
     }
+}
+
+/// The cells of an exclusive grid, on land: a block that meets the river slides north or south
+/// inside its community to the nearest clear place; an industrial park (or a block with no clear
+/// place) keeps its largest land part. Empty if the block is all water.
+fn exclusive_land(rect: Rect, community: Rect, kind: GridKind, river: &River) -> Vec<Ij> {
+    let dry = |r: Rect| r.cells().into_iter().all(|c| !river.contains(c));
+    if dry(rect) {
+        return rect.cells();
+    }
+    if kind != GridKind::IndustrialPark {
+        let h = rect.y1 - rect.y0;
+        let shifted = (1..community.y1 - community.y0)
+            .flat_map(|d| [rect.y0.checked_sub(d), Some(rect.y0 + d)])
+            .flatten()
+            .filter(|&y0| y0 >= community.y0 && y0 + h <= community.y1)
+            .map(|y0| Rect {
+                y0,
+                y1: y0 + h,
+                ..rect
+            })
+            .find(|&r| dry(r));
+        if let Some(r) = shifted {
+            return r.cells();
+        }
+    }
+    let land: Vec<Ij> = rect
+        .cells()
+        .into_iter()
+        .filter(|&c| !river.contains(c))
+        .collect();
+    components(&land)
+        .into_iter()
+        .max_by_key(|part| (part.len(), std::cmp::Reverse(part[0])))
+        .unwrap_or_default()
 }
 
 /// Doorplate addresses of one cell: on the nearest road bounding its community, odd numbers on

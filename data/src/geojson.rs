@@ -212,6 +212,27 @@ pub fn city_to_geojson(city: &City) -> CityGeoJson {
     }
 }
 
+/// Serialises water (the river) as a `FeatureCollection` of one feature with a `name` property.
+pub fn water_to_geojson(name: &str, water: &MultiPolygon<f64>) -> String {
+    collection(&[water], |out, water| {
+        out.push_str(r#"{"type":"Feature","properties":{"name":"#);
+        push_str(out, name);
+        out.push_str(r#","kind":"river"},"geometry":"#);
+        push_multipolygon(out, water);
+        out.push('}');
+    })
+}
+
+/// Reads the first feature of a water file (as written by [`water_to_geojson`]): its name and outline.
+pub fn water_from_geojson(text: &str) -> Result<(String, MultiPolygon<f64>), GeoJsonError> {
+    let json = parse("water", text)?;
+    let features = features("water", &json)?;
+    let f = features
+        .first()
+        .ok_or(GeoJsonError::NotACollection { file: "water" })?;
+    Ok((f.string("name")?, read_multipolygon(f)?))
+}
+
 /// Reads one feature's parts, naming the file and feature in errors.
 struct FeatureReader<'a> {
     file: &'static str,
@@ -327,6 +348,20 @@ fn parse(file: &'static str, text: &str) -> Result<Value, GeoJsonError> {
     serde_json::from_str(text).map_err(|source| GeoJsonError::Json { file, source })
 }
 
+fn read_multipolygon(f: &FeatureReader<'_>) -> Result<MultiPolygon<f64>, GeoJsonError> {
+    Ok(match f.geometry(&["MultiPolygon", "Polygon"])? {
+        ("Polygon", coords) => MultiPolygon(vec![f.polygon(coords)?]),
+        (_, coords) => MultiPolygon(
+            coords
+                .as_array()
+                .ok_or_else(|| f.error("geometry", "expected an array of polygons"))?
+                .iter()
+                .map(|p| f.polygon(p))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    })
+}
+
 fn read_area(f: &FeatureReader<'_>) -> Result<Area, GeoJsonError> {
     let level = f
         .string("level")?
@@ -359,17 +394,7 @@ fn read_area(f: &FeatureReader<'_>) -> Result<Area, GeoJsonError> {
             .collect::<Result<Vec<_>, GeoJsonError>>()?,
         Some(_) => return Err(f.error("staff", "expected an array")),
     };
-    let geometry = match f.geometry(&["MultiPolygon", "Polygon"])? {
-        ("Polygon", coords) => MultiPolygon(vec![f.polygon(coords)?]),
-        (_, coords) => MultiPolygon(
-            coords
-                .as_array()
-                .ok_or_else(|| f.error("geometry", "expected an array of polygons"))?
-                .iter()
-                .map(|p| f.polygon(p))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
+    let geometry = read_multipolygon(f)?;
     Ok(Area {
         code: f.string("code")?,
         name: f.opt_string("name")?.unwrap_or_default(),

@@ -6,19 +6,24 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use geo::{
-    Area as _, BooleanOps, BoundingRect, Centroid, Contains, Covers, Intersects, Line, Validation,
-    Winding,
+    Area as _, BooleanOps, BoundingRect, Centroid, Closest, Contains, Covers, Distance, Geodesic,
+    HaversineClosestPoint, Intersects, Line, Validation, Winding,
 };
-use geo_types::{Coord, MultiPolygon, Rect};
+use geo_types::{Coord, MultiPolygon, Point, Rect};
 use gridmap_core::{Area, City, CodeScheme, GridKind, Level, StaffRole};
 use gridmap_data::{
-    CityParams, SAMPLE_ADDRESSES, SAMPLE_AREAS, SAMPLE_ROADS, city_to_geojson, generate, order,
-    sample_city,
+    CityParams, RIVER_NAME, SAMPLE_ADDRESSES, SAMPLE_AREAS, SAMPLE_ROADS, SAMPLE_WATER,
+    city_to_geojson, generate, order, sample_city, sample_water, water, water_to_geojson,
 };
 
 fn city() -> &'static City {
     static CITY: OnceLock<City> = OnceLock::new();
     CITY.get_or_init(sample_city)
+}
+
+fn river() -> &'static MultiPolygon<f64> {
+    static RIVER: OnceLock<MultiPolygon<f64>> = OnceLock::new();
+    RIVER.get_or_init(sample_water)
 }
 
 fn by_code(city: &City) -> BTreeMap<&str, &Area> {
@@ -66,6 +71,12 @@ fn committed_sample_is_the_generated_city() {
         "addresses.geojson is stale"
     );
     assert!(files.roads == SAMPLE_ROADS, "roads.geojson is stale");
+    let water_file = water_to_geojson(RIVER_NAME, &water(&CityParams::sample()));
+    assert!(water_file == SAMPLE_WATER, "water.geojson is stale");
+    assert_eq!(
+        gridmap_data::water_from_geojson(SAMPLE_WATER).unwrap(),
+        (RIVER_NAME.to_owned(), water(&CityParams::sample()))
+    );
     // Reading the files back gives the generated city exactly (coordinates are 7-decimal already).
     assert!(*city() == generated, "GeoJSON round trip changed the city");
     let total = SAMPLE_AREAS.len() + SAMPLE_ADDRESSES.len() + SAMPLE_ROADS.len();
@@ -97,7 +108,8 @@ fn counts_are_in_range() {
     assert!((5..communities).contains(&villages));
     assert!((300..=500).contains(&grids));
     assert!((15..=25).contains(&exclusive));
-    assert!((3_800..=4_400).contains(&micro));
+    // The lattice has 3,800-4,400 cells; the river (8 cells wide) takes about 600 of them.
+    assert!((3_300..=4_400).contains(&micro));
     assert!(city.addresses.len() >= 20_000);
     assert!(city.roads.len() >= 8);
     let kinds: BTreeSet<&str> = city
@@ -176,19 +188,34 @@ fn geometry_is_valid_and_wound_as_rfc_7946() {
     }
 }
 
-/// Per level: children's areas sum to the parent's, no two siblings overlap, every child is
-/// covered by its parent. Together: no gaps, no overlaps.
+/// Per level: children's areas sum to the parent's (a community's grids plus the river inside it
+/// make up the community), no two siblings overlap, every child is covered by its parent.
+/// Together: no gaps but the river, no overlaps.
 #[test]
 fn children_tile_their_parent() {
     let city = city();
     let codes = by_code(city);
+    let mut wet = 0;
     for (parent, kids) in children(city) {
         let parent = codes[parent];
         let ordinary: Vec<&Area> = kids.iter().copied().filter(|a| !a.is_exclusive()).collect();
-        let sum: f64 = ordinary.iter().map(|a| a.geometry.unsigned_area()).sum();
+        let mut sum: f64 = ordinary.iter().map(|a| a.geometry.unsigned_area()).sum();
+        let water = if parent.level == Level::Community {
+            river().intersection(&parent.geometry).unsigned_area()
+        } else {
+            0.0
+        };
         let whole = parent.geometry.unsigned_area();
+        if water > whole * 1e-6 {
+            wet += 1;
+        }
+        sum += water;
+        // `river ∩ community` comes from i_overlay, which snaps to a fixed-point grid spanning
+        // the whole river (≈ 1e-10°): good to a few 1e-9 of a community's area. The district
+        // check below has no intersection and holds to 1e-9.
+        let tolerance = if water > 0.0 { 1e-8 } else { 1e-9 };
         assert!(
-            ((sum - whole) / whole).abs() < 1e-9,
+            ((sum - whole) / whole).abs() < tolerance,
             "{}: children sum {sum} vs {whole}",
             parent.code
         );
@@ -209,6 +236,21 @@ fn children_tile_their_parent() {
             );
         }
     }
+    println!("the river runs through {wet} communities");
+    assert!(wet >= 5, "the river crosses {wet} communities");
+    // All grids and the river make up the district exactly.
+    let grids: f64 = city
+        .areas
+        .iter()
+        .filter(|a| a.level == Level::Grid && !a.is_exclusive())
+        .map(|a| a.geometry.unsigned_area())
+        .sum();
+    let district = codes["411104"].geometry.unsigned_area();
+    let sum = grids + river().unsigned_area();
+    assert!(
+        ((sum - district) / district).abs() < 1e-9,
+        "grids and river {sum} vs district {district}"
+    );
 }
 
 /// Where a boundary passes a vertex of a neighbour or of a child, it has that vertex too, so that
@@ -460,6 +502,28 @@ fn benchmark_city_has_100000_micro_grids() {
         city.addresses.len()
     );
     assert!(micro >= 100_000);
+    // It has a river too: in the district, 8 cells wide, no address in it.
+    let river = water(&CityParams::with_micro_grids(100_000));
+    let river_box = bbox(&river);
+    let district = city
+        .areas
+        .iter()
+        .find(|a| a.level == Level::District)
+        .unwrap();
+    assert!(river_box.width() > 0.8 * bbox(&district.geometry).width());
+    assert!(district.geometry.covers(&river));
+    let (south, north) = banks_at(&river, river_box.center().x).unwrap();
+    let width_m = Geodesic.distance(
+        Point::new(river_box.center().x, south),
+        Point::new(river_box.center().x, north),
+    );
+    assert!((600.0..=800.0).contains(&width_m), "{width_m} m wide");
+    assert!(
+        city.addresses
+            .iter()
+            .filter(|a| river_box.intersects(&a.point))
+            .all(|a| !river.intersects(&a.point))
+    );
     let mut seen = HashSet::new();
     for a in &city.areas {
         CodeScheme::National
@@ -474,4 +538,218 @@ fn benchmark_city_has_100000_micro_grids() {
         (files.areas.len() + files.addresses.len() + files.roads.len()) / 1_000_000,
         start.elapsed()
     );
+}
+
+/// Geodesic distance in metres from `p` to the nearest point of `mp`'s boundary (the nearest point
+/// found on the sphere by `geo`'s haversine closest point, measured on the WGS-84 ellipsoid).
+fn distance_to_boundary_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
+    mp.iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .filter_map(|ring| match ring.haversine_closest_point(&p) {
+            Closest::SinglePoint(q) | Closest::Intersection(q) => Some(Geodesic.distance(p, q)),
+            Closest::Indeterminate => None,
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The ordinary grid nearest to `p` (outside every grid) and the distance to its boundary.
+fn nearest_grid(city: &City, p: Point<f64>) -> (&Area, f64) {
+    // Grids by distance to their bounding box in degrees; a degree is more than 90 km here in
+    // either direction, so that distance × 90 km bounds the true one from below.
+    let mut grids: Vec<(f64, &Area)> = city
+        .areas
+        .iter()
+        .filter(|a| a.level == Level::Grid && !a.is_exclusive())
+        .map(|a| {
+            let r = bbox(&a.geometry);
+            let dx = (r.min().x - p.x()).max(p.x() - r.max().x).max(0.0);
+            let dy = (r.min().y - p.y()).max(p.y() - r.max().y).max(0.0);
+            (dx.hypot(dy), a)
+        })
+        .collect();
+    grids.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Option<(&Area, f64)> = None;
+    for (deg, a) in grids {
+        if best.is_some_and(|(_, d)| deg * 90_000.0 > d) {
+            break;
+        }
+        let d = distance_to_boundary_m(&a.geometry, p);
+        if best.is_none_or(|(_, b)| d < b) {
+            best = Some((a, d));
+        }
+    }
+    best.unwrap()
+}
+
+/// The area of `level` containing `p`, if any.
+fn containing(city: &City, level: Level, p: Point<f64>) -> Option<&Area> {
+    city.areas
+        .iter()
+        .find(|a| a.level == level && !a.is_exclusive() && a.geometry.contains(&p))
+}
+
+/// North and south banks of the river along the meridian `lon`: the smallest and largest latitude
+/// where the river's outline crosses it.
+fn banks_at(river: &MultiPolygon<f64>, lon: f64) -> Option<(f64, f64)> {
+    let lats: Vec<f64> = segments(river)
+        .filter(|s| (s.start.x <= lon) != (s.end.x <= lon))
+        .map(|s| s.start.y + (lon - s.start.x) / (s.end.x - s.start.x) * (s.end.y - s.start.y))
+        .collect();
+    let south = lats.iter().copied().reduce(f64::min)?;
+    let north = lats.iter().copied().reduce(f64::max)?;
+    Some((south, north))
+}
+
+#[test]
+fn the_river_holds_no_grid_micro_grid_or_address() {
+    let city = city();
+    let river = river();
+    let river_box = bbox(river);
+    let area = river.unsigned_area();
+    let district = city
+        .areas
+        .iter()
+        .find(|a| a.level == Level::District)
+        .unwrap();
+    assert!(
+        district.geometry.covers(river),
+        "the river leaves the district"
+    );
+    for a in city
+        .areas
+        .iter()
+        .filter(|a| matches!(a.level, Level::Grid | Level::MicroGrid))
+    {
+        if bbox(&a.geometry).intersects(&river_box) {
+            let wet = river.intersection(&a.geometry).unsigned_area();
+            assert!(wet < area * 1e-9, "{} has {wet} of the river", a.code);
+        }
+    }
+    for addr in &city.addresses {
+        assert!(!river.intersects(&addr.point), "{} in the river", addr.full);
+    }
+    // It crosses the district and belongs to communities of more than one street.
+    let streets: BTreeSet<&str> = city
+        .areas
+        .iter()
+        .filter(|a| {
+            a.level == Level::Street && a.geometry.intersection(river).unsigned_area() > area * 1e-6
+        })
+        .map(|a| a.code.as_str())
+        .collect();
+    println!("river in streets {streets:?}, box {river_box:?}");
+    assert!(streets.len() >= 2, "river in streets {streets:?}");
+    let district_box = bbox(&district.geometry);
+    assert!(river_box.width() > 0.8 * district_box.width());
+    // About 8 cells (≈ 720 m) wide from bank to bank, north to south.
+    let (south, north) = banks_at(river, river_box.center().x).unwrap();
+    let width_m = Geodesic.distance(
+        Point::new(river_box.center().x, south),
+        Point::new(river_box.center().x, north),
+    );
+    assert!((600.0..=800.0).contains(&width_m), "{width_m} m wide");
+}
+
+/// Along its whole length, the middle of the river (halfway between the banks on each meridian)
+/// is more than 250 m from every grid; a point 20 m off a bank is within 50 m of one.
+#[test]
+fn mid_river_is_far_from_grids_and_banks_are_near() {
+    let city = city();
+    let river_box = bbox(river());
+    let steps = 120;
+    let mut closest = f64::INFINITY;
+    let mut measured = 0;
+    for k in 0..=steps {
+        let lon =
+            river_box.min().x + river_box.width() * (f64::from(k) + 0.5) / f64::from(steps + 1);
+        let (south, north) = banks_at(river(), lon).unwrap();
+        // Where the district's outline is a bank (the river flows on outside it), the middle of
+        // the water inside the district is not the middle of the river.
+        if [south, north]
+            .into_iter()
+            .any(|lat| nearest_grid(city, Point::new(lon, lat)).1 > 1.0)
+        {
+            continue;
+        }
+        measured += 1;
+        let mid = Point::new(lon, f64::midpoint(south, north));
+        assert!(river().contains(&mid), "{mid:?}");
+        assert!(containing(city, Level::Grid, mid).is_none());
+        let (grid, d) = nearest_grid(city, mid);
+        assert!(d > 250.0, "mid-river {mid:?} is {d} m from {}", grid.code);
+        closest = closest.min(d);
+        // 0.00018° of latitude ≈ 20 m inside the north bank.
+        let bank = Point::new(lon, north - 0.000_18);
+        if river().contains(&bank) {
+            let (_, d) = nearest_grid(city, bank);
+            assert!(d < 50.0, "bank point {bank:?} is {d} m from a grid");
+        }
+    }
+    assert!(measured > steps * 3 / 4, "{measured} meridians measured");
+    println!("the middle of the river is at least {closest:.1} m from every grid");
+}
+
+/// A point of the river: (lon, lat, street, community, nearest ordinary grid, geodesic distance
+/// in metres to its boundary). Quoted in data/README.md.
+type Reference = (f64, f64, &'static str, &'static str, &'static str, f64);
+/// Mid-river in 建设社区 (翟庄街道); the nearest grid is across the water in another street,
+/// 老窝镇 (next grid: 385.29 m; the community's boundary is 162 m away).
+const REFERENCE_MID: Reference = (
+    114.1119,
+    33.5662,
+    "411104002",
+    "411104002006",
+    "411104006002001",
+    344.26,
+);
+/// Mid-river in 东方社区 (嵩山街道); the nearest grid is its own (next grid: 379.65 m).
+const REFERENCE_MID_2: Reference = (
+    114.1033,
+    33.5665,
+    "411104004",
+    "411104004004",
+    "411104004004006",
+    342.03,
+);
+/// 22 m off the north bank, in 东方社区 (next grid: 107.52 m).
+const REFERENCE_BANK: Reference = (
+    114.1033,
+    33.5694,
+    "411104004",
+    "411104004004",
+    "411104004004006",
+    21.50,
+);
+
+/// The reference points quoted in data/README.md: in the river, so in a community and street but in
+/// no grid; nearest grid and geodesic distance to its boundary as computed here with `geo`.
+#[test]
+fn reference_points_in_the_river() {
+    let city = city();
+    // (lon, lat, street, community, nearest grid, distance in metres)
+    let points = [REFERENCE_MID, REFERENCE_MID_2, REFERENCE_BANK];
+    for (lon, lat, street, community, grid, distance_m) in points {
+        let p = Point::new(lon, lat);
+        let chain = (
+            containing(city, Level::Street, p).map(|a| a.code.as_str()),
+            containing(city, Level::Community, p).map(|a| a.code.as_str()),
+            containing(city, Level::Grid, p).map(|a| a.code.as_str()),
+            containing(city, Level::MicroGrid, p).map(|a| a.code.as_str()),
+        );
+        let (nearest, d) = nearest_grid(city, p);
+        println!(
+            "({lon}, {lat}): {chain:?}, nearest {} at {d:.2} m",
+            nearest.code
+        );
+        assert_eq!(chain, (Some(street), Some(community), None, None), "{p:?}");
+        assert!(river().contains(&p));
+        assert!(
+            city.areas
+                .iter()
+                .filter(|a| a.is_exclusive())
+                .all(|a| !a.geometry.intersects(&p))
+        );
+        assert_eq!(nearest.code, grid, "{p:?}");
+        assert!((d - distance_m).abs() < 0.01, "{p:?}: {d} m");
+    }
 }

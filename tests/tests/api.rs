@@ -116,7 +116,8 @@ async fn locate_matches_the_oracle_on_the_sample_city() {
             .collect();
 
         // Single lookups: the whole chain and the exclusive grids, as the oracle says.
-        let mut inside = 0;
+        let river = gridmap_data::sample_water();
+        let (mut inside, mut in_river) = (0, 0);
         for p in points.iter().take(600) {
             let (status, _, body) = server.get(&format!("/v1/locate?lon={}&lat={}", p.x, p.y)).await;
             assert_eq!(status, 200, "{body}");
@@ -137,19 +138,30 @@ async fn locate_matches_the_oracle_on_the_sample_city() {
             } else {
                 inside += 1;
                 let responsible = body["responsible"]["code"].as_str().expect("responsible");
-                let expected = exclusive
+                let grid = exclusive
                     .first()
                     .cloned()
-                    .or_else(|| chain.iter().find(|(l, _)| *l == Level::Grid).map(|(_, c)| c.clone()))
-                    .expect("a grid");
-                if exclusive.len() <= 1 {
-                    assert_eq!(responsible, expected);
+                    .or_else(|| chain.iter().find(|(l, _)| *l == Level::Grid).map(|(_, c)| c.clone()));
+                if let Some(expected) = grid {
+                    if exclusive.len() <= 1 {
+                        assert_eq!(responsible, expected);
+                    }
+                    let staff = body["responsible"]["staff"].as_array().expect("staff");
+                    assert!(staff.iter().any(|s| s["role"] == "leader" && !s["phone"].as_str().unwrap_or_default().is_empty()));
+                } else {
+                    // In the river (沙河): a community's ground but no grid's. The finest area of the chain
+                    // answers, and the nearest grid is given with its distance.
+                    in_river += 1;
+                    assert!(river.contains(&Point(*p)), "{p:?} in no grid, outside the river");
+                    assert_eq!(chain.last().map(|(l, _)| *l), Some(Level::Community), "{p:?}");
+                    assert_eq!(Some(responsible), chain.last().map(|(_, c)| c.as_str()));
+                    assert!(body["nearest"]["distance_m"].as_f64().expect("distance") > 0.0);
+                    assert_eq!(body["nearest"]["level"], "grid");
                 }
-                let staff = body["responsible"]["staff"].as_array().expect("staff");
-                assert!(staff.iter().any(|s| s["role"] == "leader" && !s["phone"].as_str().unwrap_or_default().is_empty()));
             }
         }
         assert!(inside > 400, "most sample points fall inside the district ({inside})");
+        assert!(in_river > 20, "some sample points fall in the river ({in_river})");
 
         // A batch of all points, as plain pairs and as GeoJSON: same answers, input order.
         let pairs: Vec<[f64; 2]> = points.iter().map(|p| [p.x, p.y]).collect();
