@@ -59,3 +59,27 @@ fn on_the_sample_city_a_market_takes_litter_and_the_ordinary_grid_takes_traffic(
         markets.len()
     );
 }
+
+/// The 沙河 crosses the sample city inside communities but in no grid. Reference points and distances are from
+/// data/README.md, measured there with geo's `Geodesic` distance to every grid boundary (not with the index).
+#[test]
+fn in_the_sample_river_a_bank_point_goes_to_the_nearest_grid_and_mid_river_to_the_community() {
+    let index = AreaIndex::build(gridmap_data::sample_city().areas);
+    let bank = geo_types::coord! { x: 114.1033, y: 33.5694 };
+    let (code, rule, d) = routed(&index, bank, Category::CityAppearance);
+    assert_eq!((code.as_str(), rule), ("411104004004006", RouteRule::Nearest));
+    assert!((d - 21.50).abs() < 0.1, "{d}");
+    // Mid-river: the nearest grid is 342 m away, beyond the default 200 m, so 属地兜底 to the community.
+    let mid = geo_types::coord! { x: 114.1033, y: 33.5665 };
+    let (code, rule, d) = routed(&index, mid, Category::CityAppearance);
+    assert_eq!((code.as_str(), rule), ("411104004004", RouteRule::Fallback));
+    assert!((d - 342.03).abs() < 0.1, "{d}");
+    // With a 400 m maximum the same point goes to that grid instead.
+    let wide = RoutingPolicy {
+        max_nearest_m: 400.0,
+        ..RoutingPolicy::default()
+    };
+    let r = route(&index, &wide, mid, Category::CityAppearance).expect("routed");
+    assert_eq!(index.area(r.area).code, "411104004004006");
+    assert_eq!(r.rule, RouteRule::Nearest);
+}
