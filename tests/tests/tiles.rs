@@ -13,7 +13,7 @@ use gridmap_core::{Area, City, Crs, Level};
 use gridmap_server::commands::import::{Codes, ImportArgs};
 use gridmap_server::state::ApiConfig;
 use gridmap_tests::mvt::{
-    DLayer, DValue, decode_tile, max_vertex_distance, polygons, reference_clip, replay,
+    DLayer, DValue, decode_tile, dump, max_vertex_distance, polygons, reference_clip, replay,
     to_tile_units,
 };
 use gridmap_tests::{TestServer, TestStore, each_store, note};
@@ -284,6 +284,38 @@ async fn sample_server(t: &TestStore, config: ApiConfig) -> (TestServer, City) {
     let city = gridmap_data::sample_city();
     t.store.write_city(&city, &note("test", 1)).await.unwrap();
     (TestServer::start(t.store.clone(), config).await, city)
+}
+
+/// Text snapshots of served tiles (as martin keeps them): a change in what users get shows up in review. Both
+/// stores must serve byte-for-byte the same tiles, so both assert the same snapshots.
+#[tokio::test]
+async fn served_tiles_snapshots() {
+    each_store(|t| async move {
+        let (server, city) = sample_server(&t, ApiConfig::default()).await;
+        let micro = city
+            .areas
+            .iter()
+            .find(|a| a.level == Level::MicroGrid)
+            .unwrap();
+        let exclusive = city.areas.iter().find(|a| a.is_exclusive()).unwrap();
+        let (lon, lat) = interior(micro);
+        let (ex_lon, ex_lat) = interior(exclusive);
+        for (name, layer, (lon, lat), z) in [
+            ("micro_grids_z18", "micro_grids", (lon, lat), 18),
+            ("exclusive_z17", "exclusive", (ex_lon, ex_lat), 17),
+            ("labels_z18", "labels", (lon, lat), 18),
+        ] {
+            let (x, y) = tile_of(lon, lat, z);
+            let got = fetch(&server, &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), &[]).await;
+            assert_eq!(got.status, 200, "{name} at {x} {y}");
+            let text = format!(
+                "GET /tiles/{layer}/{z}/{x}/{y}.mvt\n{}",
+                dump(&decode_tile(&got.body))
+            );
+            insta::assert_snapshot!(name, text);
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
