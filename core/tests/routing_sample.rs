@@ -67,7 +67,10 @@ fn in_the_sample_river_a_bank_point_goes_to_the_nearest_grid_and_mid_river_to_th
     let index = AreaIndex::build(gridmap_data::sample_city().areas);
     let bank = geo_types::coord! { x: 114.1033, y: 33.5694 };
     let (code, rule, d) = routed(&index, bank, Category::CityAppearance);
-    assert_eq!((code.as_str(), rule), ("411104004004006", RouteRule::Nearest));
+    assert_eq!(
+        (code.as_str(), rule),
+        ("411104004004006", RouteRule::Nearest)
+    );
     assert!((d - 21.50).abs() < 0.1, "{d}");
     // Mid-river: the nearest grid is 342 m away, beyond the default 200 m, so 属地兜底 to the community.
     let mid = geo_types::coord! { x: 114.1033, y: 33.5665 };
