@@ -590,7 +590,8 @@ impl GridStore for GpkgStore {
     }
 
     async fn all_reports(&self) -> Result<Vec<Report>, StoreError> {
-        let mut query = QueryBuilder::new(format!("SELECT {REPORT_COLUMNS} FROM reports ORDER BY id"));
+        let mut query =
+            QueryBuilder::new(format!("SELECT {REPORT_COLUMNS} FROM reports ORDER BY id"));
         fetch_reports(&self.pool, &mut query, true).await
     }
 
@@ -621,11 +622,12 @@ impl GridStore for GpkgStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        let stored_seq: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM report_events WHERE report_id = ?1")
-                .bind(report.id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let stored_seq: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(seq), 0) FROM report_events WHERE report_id = ?1",
+        )
+        .bind(report.id)
+        .fetch_one(&mut *tx)
+        .await?;
         insert_events(&mut tx, report.id, report, stored_seq).await?;
         tx.commit().await?;
         Ok(true)

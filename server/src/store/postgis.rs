@@ -538,7 +538,10 @@ impl GridStore for PostgisStore {
                 match listener.recv().await {
                     Ok(notification) => {
                         let Ok(id) = notification.payload().parse::<i64>() else {
-                            tracing::warn!(payload = notification.payload(), "odd report notification");
+                            tracing::warn!(
+                                payload = notification.payload(),
+                                "odd report notification"
+                            );
                             continue;
                         };
                         if tx.send(id).await.is_err() {

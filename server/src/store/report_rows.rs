@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use geo_types::Coord;
 use gridmap_core::{
-    Action, Category, Channel, Crs, Level, Report, ReportEvent, RouteRecord, Stage, StaffMember,
+    Action, Category, Channel, Crs, Level, Report, ReportEvent, RouteRecord, StaffMember, Stage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -77,8 +77,7 @@ pub(crate) struct EventRow {
 }
 
 /// Every column of [`EventRow`], for `SELECT`.
-pub(crate) const EVENT_COLUMNS: &str =
-    "report_id, seq, at, actor, action, from_stage, to_stage, reason, area_code, assignee, deadline";
+pub(crate) const EVENT_COLUMNS: &str = "report_id, seq, at, actor, action, from_stage, to_stage, reason, area_code, assignee, deadline";
 
 /// The API name of a serde enum value (`Stage::Registered` → `registered`).
 pub(crate) fn enum_name<T: Serialize>(value: &T) -> String {
@@ -109,7 +108,11 @@ pub(crate) fn staff_columns(
     member: Option<&StaffMember>,
 ) -> (Option<&str>, Option<&str>, Option<&'static str>) {
     member.map_or((None, None, None), |m| {
-        (Some(m.name.as_str()), Some(m.phone.as_str()), Some(m.role.as_str()))
+        (
+            Some(m.name.as_str()),
+            Some(m.phone.as_str()),
+            Some(m.role.as_str()),
+        )
     })
 }
 
