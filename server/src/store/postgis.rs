@@ -572,7 +572,7 @@ async fn insert_events(
              area_code, assignee, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
-        .bind(i64::from(event.seq) as i32)
+        .bind(i64::from(event.seq))
         .bind(stored_time(event.at))
         .bind(event.actor.as_str())
         .bind(enum_name(&event.action))
