@@ -91,7 +91,7 @@ fn area<'a>(city: &'a City, code: &str) -> &'a Area {
 }
 
 /// Ordinary (not exclusive) areas of `level` containing `p`, by brute force.
-fn containing<'a>(city: &'a City, level: Level, p: Coord<f64>) -> Vec<&'a Area> {
+fn containing(city: &City, level: Level, p: Coord<f64>) -> Vec<&Area> {
     city.areas
         .iter()
         .filter(|a| a.level == level && !a.is_exclusive() && a.geometry.contains(&Point(p)))

@@ -272,16 +272,14 @@ impl<'a> Fields<'a> {
         expected: &str,
     ) -> Option<T> {
         let text = self.text(field, required, MAX_SHORT_TEXT)?;
-        match serde_json::from_value(Value::String(text.clone())) {
-            Ok(value) => Some(value),
-            Err(_) => {
-                self.fail(
-                    field,
-                    format!("unknown {field} `{text}`; expected {expected}"),
-                );
-                None
-            }
+        let parsed = serde_json::from_value(Value::String(text.clone())).ok();
+        if parsed.is_none() {
+            self.fail(
+                field,
+                format!("unknown {field} `{text}`; expected {expected}"),
+            );
         }
+        parsed
     }
 }
 
