@@ -483,7 +483,16 @@ impl TestServer {
         store: Arc<dyn GridStore>,
         config: gridmap_server::state::ApiConfig,
     ) -> TestServer {
-        let state = gridmap_server::AppState::load(store, config)
+        Self::start_with_clock(store, config, Arc::new(gridmap_server::clock::SystemClock)).await
+    }
+
+    /// [`TestServer::start`] with the server's clock given (e.g. a `ManualClock` that a test moves forward).
+    pub async fn start_with_clock(
+        store: Arc<dyn GridStore>,
+        config: gridmap_server::state::ApiConfig,
+        clock: Arc<dyn gridmap_server::clock::Clock>,
+    ) -> TestServer {
+        let state = gridmap_server::AppState::load_with_clock(store, config, clock)
             .await
             .expect("load the store into the index");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
