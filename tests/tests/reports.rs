@@ -894,7 +894,6 @@ async fn two_processes_on_one_postgis_see_each_others_transitions() {
 /// The sample city's river (cells inside communities with no grid) proves gap and fallback on real data.
 /// Enabled by the lead once the river branch is merged into the sample city.
 #[tokio::test]
-#[ignore = "needs the river in the sample city (another branch); the lead enables it after merging"]
 async fn sample_river_bank_goes_to_the_nearest_grid_and_mid_river_to_the_community() {
     each_store(|t| async move {
         let city = gridmap_data::sample_city();
@@ -942,6 +941,41 @@ async fn sample_river_bank_goes_to_the_nearest_grid_and_mid_river_to_the_communi
         let body = intake(&server, "mid", "06", mid).await;
         assert_eq!(body["rule"], "fallback");
         assert_eq!(body["area_code"], community.as_str());
+        // The reference points of data/README.md, measured there with geo's Geodesic distance to every grid.
+        let body = intake(
+            &server,
+            "ref-bank",
+            "06",
+            Coord {
+                x: 114.1033,
+                y: 33.5694,
+            },
+        )
+        .await;
+        assert_eq!(
+            (&body["rule"], &body["area_code"]),
+            (&json!("nearest"), &json!("411104004004006")),
+            "{body}"
+        );
+        let d = body["route"]["distance_m"].as_f64().expect("distance");
+        assert!((d - 21.50).abs() < 0.1, "{d}");
+        let body = intake(
+            &server,
+            "ref-mid",
+            "06",
+            Coord {
+                x: 114.1033,
+                y: 33.5665,
+            },
+        )
+        .await;
+        assert_eq!(
+            (&body["rule"], &body["area_code"]),
+            (&json!("fallback"), &json!("411104004004")),
+            "{body}"
+        );
+        let d = body["route"]["distance_m"].as_f64().expect("distance");
+        assert!((d - 342.03).abs() < 0.1, "{d}");
     })
     .await;
 }

@@ -455,7 +455,9 @@ async fn gdal_opens_the_geopackage() {
             "1: areas (Multi Polygon)",
             "2: addresses (Point)",
             "3: roads (Line String)",
-            "4: staff (None)",
+            "4: reports (Point)",
+            "5: staff (None)",
+            "6: report_events (None)",
         ] {
             assert!(layers.contains(line), "missing `{line}` in:\n{layers}");
         }
@@ -467,7 +469,7 @@ async fn gdal_opens_the_geopackage() {
                     .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
             })
             .count();
-        assert_eq!(listed, 4, "{layers}");
+        assert_eq!(listed, 6, "{layers}");
 
         let summary = ogrinfo(&["-ro", "-so", file, "areas", "addresses", "roads", "staff"]);
         let layer = |name: &str| -> String {
