@@ -230,6 +230,7 @@ kill "$cold_pid" "$martin_cold_pid" "$martin_warm_pid" 2>/dev/null || true
 say "in-process lookups (criterion)"
 if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
     cargo bench -p gridmap-core --bench locate -- --noplot 2>/dev/null | tee "$work/criterion.txt" >/dev/null
+    cargo bench -p gridmap-core --bench route -- --noplot 2>/dev/null | tee -a "$work/criterion.txt" >/dev/null
 fi
 # Middle estimate of a criterion throughput line, in elements per second.
 criterion_rate() {
@@ -244,6 +245,7 @@ criterion_rate() {
 }
 inproc_rate=$(criterion_rate "locate/100k_micro_grids")
 inproc_batch_rate=$(criterion_rate "locate_batch/100k_micro_grids_1m_points")
+route_rate=$(criterion_rate "route/100k_micro_grids")
 
 batch_rate=$(echo "scale=0; $batch_points / $batch_s" | bc)
 join_rate=$(echo "scale=0; $batch_points * 1000 / $join_best_ms" | bc)
@@ -300,12 +302,13 @@ cold = \`--tile-cache-mb 0\`). Micro-grids are compared at z16 only: gridmap ser
 |---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${layer_rows[@]}")
 
-## In-process (criterion, \`cargo bench -p gridmap-core --bench locate\`, one core)
+## In-process (criterion, \`cargo bench -p gridmap-core --bench locate\` and \`--bench route\`, one core)
 
 | what | rate |
 |---|---|
 | \`AreaIndex::locate\`, random points, the whole chain (\`locate/100k_micro_grids\`) | $inproc_rate lookups/s (target ≥ 2,000,000: $(pass "$inproc_rate >= 2000000")) |
 | \`AreaIndex::locate_batch\`, 1,000,000 random points (\`locate_batch/100k_micro_grids_1m_points\`) | $inproc_batch_rate lookups/s |
+| \`routing::route\`: a report's responsible area (precedence table, boundary, nearest, 属地兜底) (\`route/100k_micro_grids\`) | $route_rate routings/s (target ≥ 100,000: $(pass "$route_rate >= 100000")) |
 
 ## Memory
 
