@@ -244,8 +244,8 @@ export function initDispatch(map, ctx) {
     if (!days) parts.push(`${mins}${t('minutes')}`);
     const span = parts.join(ctx.lang() === 'zh' ? '' : ' ');
     return minutes < 0
-      ? {text: `${t('overdueBy')} ${span}`, overdue: true}
-      : {text: `${t('timeLeft')} ${span}`, overdue: false};
+      ? {text: t('overdueBy').replace('{t}', span), overdue: true}
+      : {text: t('timeLeft').replace('{t}', span), overdue: false};
   }
 
   function stageBadge(stage) {
@@ -568,7 +568,13 @@ export function initDispatch(map, ctx) {
     }
     panel.hidden = false;
     if (state.panel === 'new') body.innerHTML = formHtml();
-    else if (state.detail && state.detail.id === state.selected) body.innerHTML = detailHtml(state.detail);
+    else if (state.detail && state.detail.id === state.selected) {
+      // A live update re-renders the report: keep what the dispatcher was typing.
+      const shown = Number(body.querySelector('[data-report-id]')?.dataset.reportId);
+      const typed = ['action-reason', 'action-area'].map((id) => [id, $(id)?.value]);
+      body.innerHTML = detailHtml(state.detail);
+      if (shown === state.detail.id) for (const [id, value] of typed) if ($(id) && value) $(id).value = value;
+    }
     else if (state.actionError) body.innerHTML = `<p class="error">${escapeHtml(state.actionError)}</p>`;
     else body.innerHTML = `<p class="muted">${t('loading')}</p>`;
   }
