@@ -89,6 +89,7 @@ function isOverdue(p, now = Date.now()) {
 
 /** The [lon, lat] of a report, whatever shape the point has. */
 function pointOf(report) {
+  if (Number.isFinite(report.lon) && Number.isFinite(report.lat)) return [report.lon, report.lat];
   const p = report.point ?? report.location;
   if (Array.isArray(p)) return p;
   if (p && 'x' in p) return [p.x, p.y];
@@ -317,6 +318,7 @@ export function initDispatch(map, ctx) {
   }
 
   async function showDetail(report) {
+    if (report.area_name) state.areaNames.set(report.area_code, report.area_name);
     const codes = [report.area_code, report.route?.area_code, ...(report.events ?? []).map((e) => e.area_code)];
     await nameAreas(codes);
     state.detail = report;
@@ -379,6 +381,9 @@ export function initDispatch(map, ctx) {
         ${r.handler_reason ? `<tr><th>${t('handlerReason')}</th><td id="handler-reason">${
           escapeHtml(r.handler_reason)}</td></tr>` : ''}
       </table>
+      ${r.area_code !== route.area_code && r.staff?.length ? `<h3>${t('currentStaff')}</h3>
+        <table class="facts" id="current-staff">${r.staff.map((m) => person(
+          escapeHtml(STRINGS[ctx.lang()].roles[m.role] ?? m.role), {...m, role: null})).join('')}</table>` : ''}
       <h3>${t('actions')}</h3>
       ${actions.length === 0 ? `<p class="muted">${t('noActions')}</p>` : `
       <div class="action-buttons">${actions.map((a) => `<button type="button" class="action" data-action="${a}"
@@ -613,6 +618,7 @@ export function initDispatch(map, ctx) {
       setDraftLocation(e.lngLat);
       return;
     }
+    if (!map.getLayer('reports-circle')) return;
     const hit = map.queryRenderedFeatures(e.point, {layers: ['reports-circle']})[0];
     if (hit) select(Number(hit.properties.id));
   });
@@ -662,6 +668,11 @@ export function initDispatch(map, ctx) {
     };
     source.addEventListener('report', onEvent);
     source.addEventListener('message', onEvent);
+    // The server dropped events for this slow client: reload what is shown.
+    source.addEventListener('lagged', () => {
+      refreshSoon();
+      if (state.selected != null && state.panel === 'detail' && !state.busy) loadDetail(state.selected);
+    });
     renderLive();
   }
 

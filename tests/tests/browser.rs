@@ -614,7 +614,11 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         "the other dispatcher's accept to show up live",
     )
     .await;
-    assert_eq!(eval(page, "window.__sameDocument === true").await, true, "the page was reloaded");
+    assert_eq!(
+        eval(page, "window.__sameDocument === true").await,
+        Value::Bool(true),
+        "the page was reloaded"
+    );
     assert!(
         eval(page, "[...document.querySelectorAll('ol.history .actor')].map((a) => a.textContent)")
             .await
