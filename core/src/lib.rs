@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod calendar;
 pub mod code;
 pub mod crs;
 mod error;
@@ -10,15 +11,29 @@ pub mod fixture;
 pub mod geodesy;
 pub mod import;
 pub mod index;
+pub mod indicators;
 pub mod model;
 pub mod pip;
 pub mod report;
+pub mod routing;
+pub mod staff;
+pub mod time_limits;
 pub mod validate;
+pub mod workflow;
 
 pub use address::{AddressIndex, AddressMatch};
+pub use calendar::WorkCalendar;
 pub use code::{CodeScheme, GridCode};
 pub use crs::Crs;
 pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
+pub use indicators::{Indicators, indicators};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
+pub use routing::{Route, RouteRule, RoutingPolicy, route};
+pub use staff::{StaffChoice, WorkerPosition, choose_staff};
+pub use time_limits::{CategoryLimits, StageLimits, TimeLimits};
+pub use workflow::{
+    Command, IllegalTransition, Intake, WorkflowError, apply, due_escalations, escalation_target,
+    new_report, next_stage, overdue,
+};

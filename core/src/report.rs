@@ -218,6 +218,37 @@ pub enum Action {
     Extend,
 }
 
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Action::Register,
+        Action::Dispatch,
+        Action::Accept,
+        Action::Submit,
+        Action::Close,
+        Action::Rework,
+        Action::Return,
+        Action::Escalate,
+        Action::Reassign,
+        Action::Extend,
+    ];
+
+    /// The name used in the API and the stores (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Register => "register",
+            Action::Dispatch => "dispatch",
+            Action::Accept => "accept",
+            Action::Submit => "submit",
+            Action::Close => "close",
+            Action::Rework => "rework",
+            Action::Return => "return",
+            Action::Escalate => "escalate",
+            Action::Reassign => "reassign",
+            Action::Extend => "extend",
+        }
+    }
+}
+
 /// Where a report was routed and by which rule. Codes are kept, so history survives redrawn boundaries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteRecord {

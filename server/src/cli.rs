@@ -123,6 +123,25 @@ pub struct ServeArgs {
     /// Attribution shown with the basemap.
     #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION")]
     pub basemap_attribution: Option<String>,
+    /// JSON file with the routing policy (which exclusive grid kinds take which categories; see
+    /// `gridmap_core::routing::RoutingPolicy`); default: the documented built-in table.
+    #[arg(long, env = "GRIDMAP_ROUTING_POLICY")]
+    pub routing_policy: Option<PathBuf>,
+    /// JSON file with the working calendar (periods, weekdays, holidays, 调休 workdays; see
+    /// `gridmap_core::calendar::WorkCalendar`); default: Mon-Fri 08:30-12:00 and 14:30-18:00, UTC+8.
+    #[arg(long, env = "GRIDMAP_CALENDAR")]
+    pub calendar: Option<PathBuf>,
+    /// JSON file with the stage time limits per level and category (`gridmap_core::time_limits::TimeLimits`);
+    /// default: the built-in limits.
+    #[arg(long, env = "GRIDMAP_TIME_LIMITS")]
+    pub time_limits: Option<PathBuf>,
+    /// A report outside every grid goes to the nearest grid within this many metres, else to the enclosing
+    /// community or street; overrides the routing policy's value (200 by default).
+    #[arg(long, env = "GRIDMAP_MAX_NEAREST_M")]
+    pub max_nearest_m: Option<f64>,
+    /// Seconds between passes of automatic escalation of overdue cases; 0 turns it off.
+    #[arg(long, env = "GRIDMAP_ESCALATION_INTERVAL", default_value_t = crate::escalation::DEFAULT_INTERVAL_S)]
+    pub escalation_interval: u64,
 }
 
 fn init_tracing(format: LogFormat) {

@@ -3,8 +3,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod error;
+pub mod escalation;
+pub mod report_feed;
 pub mod serve;
 pub mod sources;
 pub mod state;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use gridmap_core::City;
 
 use crate::cli::{GenerateArgs, SampleCity, ServeArgs};
-use crate::state::{ApiConfig, AppState};
+use crate::state::{ApiConfig, AppState, ReportSettings};
 use crate::store::{ChangeNote, GridStore};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -14,6 +14,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.sample_city == SampleCity::Auto && store.is_empty().await? {
         fill_with_sample(store.as_ref()).await?;
     }
+    let reports = report_settings(&args)?;
     let config = ApiConfig {
         max_batch_points: args.max_batch_points,
         max_body_bytes: args.max_body_bytes,
@@ -21,8 +22,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url,
         basemap_url: args.basemap_url,
         basemap_attribution: args.basemap_attribution,
+        reports,
     };
     let state = Arc::new(AppState::load(store.clone(), config).await?);
+    if args.escalation_interval > 0 {
+        crate::escalation::spawn(
+            state.clone(),
+            std::time::Duration::from_secs(args.escalation_interval),
+        );
+    }
     let snapshot = state.snapshot();
     tracing::info!(
         backend = store.backend(),
@@ -38,6 +46,33 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Routing policy, calendar and time limits: the built-in defaults, or the given JSON files.
+fn report_settings(args: &ServeArgs) -> anyhow::Result<ReportSettings> {
+    fn read<T: serde::de::DeserializeOwned + Default>(
+        path: Option<&std::path::Path>,
+    ) -> anyhow::Result<T> {
+        let Some(path) = path else {
+            return Ok(T::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("invalid {}", path.display()))
+    }
+    let mut settings = ReportSettings {
+        policy: read(args.routing_policy.as_deref())?,
+        calendar: read(args.calendar.as_deref())?,
+        limits: read(args.time_limits.as_deref())?,
+    };
+    if let Some(max) = args.max_nearest_m {
+        anyhow::ensure!(
+            max.is_finite() && max >= 0.0,
+            "--max-nearest-m must be a distance in metres, not {max}"
+        );
+        settings.policy.max_nearest_m = max;
+    }
+    Ok(settings)
 }
 
 /// Writes the committed sample city (a district modeled on Zhaoling, Luohe) into an empty store.

@@ -7,9 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
-use gridmap_core::{Address, AddressIndex, AreaIndex, City, Road};
+use chrono::{DateTime, Utc};
+use gridmap_core::{
+    Address, AddressIndex, AreaIndex, City, Road, RoutingPolicy, TimeLimits, WorkCalendar,
+};
 use tokio::sync::Mutex;
 
+use crate::clock::{Clock, SystemClock, stored_now};
+use crate::report_feed::ReportFeed;
 use crate::store::{GridStore, StoreError};
 use crate::tile_cache::{TileCache, TileChanges};
 use crate::tile_index::TileIndex;
@@ -30,7 +35,25 @@ pub struct ApiConfig {
     pub basemap_url: Option<String>,
     /// Attribution shown with that basemap.
     pub basemap_attribution: Option<String>,
+    /// Routing, working calendar and time limits of reports.
+    pub reports: ReportSettings,
 }
+
+/// How reports are routed and timed; each part can be loaded from a JSON file (`--routing-policy`,
+/// `--calendar`, `--time-limits`), with core's documented defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSettings {
+    pub policy: RoutingPolicy,
+    pub calendar: WorkCalendar,
+    pub limits: TimeLimits,
+}
+
+/// Longest description of a report, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// How far in the future a report's `reported_at` may be (client clocks drift).
+pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+/// A worker's last position counts for the staff choice while it is at most this old.
+pub const ON_DUTY_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Default for [`ApiConfig::max_batch_points`].
 pub const DEFAULT_MAX_BATCH_POINTS: usize = 100_000;
@@ -48,6 +71,7 @@ impl Default for ApiConfig {
             public_url: None,
             basemap_url: None,
             basemap_attribution: None,
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -100,6 +124,10 @@ pub struct AppState {
     pub tile_cache: Arc<TileCache>,
     /// When the store last answered a health check, and whether it did (see [`AppState::store_up`]).
     store_checked: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// The time for reports: intake, deadlines, escalation.
+    pub clock: Arc<dyn Clock>,
+    /// Live report updates for server-sent events.
+    pub feed: ReportFeed,
 }
 
 impl AppState {
@@ -108,9 +136,21 @@ impl AppState {
         store: Arc<dyn GridStore>,
         config: ApiConfig,
     ) -> Result<AppState, StoreError> {
+        AppState::load_with_clock(store, config, Arc::new(SystemClock)).await
+    }
+
+    /// [`AppState::load`] with another clock (tests move time forward).
+    pub async fn load_with_clock(
+        store: Arc<dyn GridStore>,
+        config: ApiConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, StoreError> {
         let snapshot = load_snapshot(store.as_ref()).await?;
         let tile_cache = Arc::new(TileCache::new(config.tile_cache_bytes));
+        let feed = ReportFeed::start(store.clone(), clock.clone()).await?;
         Ok(AppState {
+            clock,
+            feed,
             store,
             config,
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -139,6 +179,11 @@ impl AppState {
             *checked = Some((std::time::Instant::now(), up));
         }
         up
+    }
+
+    /// Now, to the millisecond the stores keep.
+    pub fn now(&self) -> DateTime<Utc> {
+        stored_now(self.clock.as_ref())
     }
 
     /// The current snapshot; cheap, lock-free.

@@ -3,8 +3,10 @@
 mod addresses;
 mod grids;
 mod health;
+mod indicators;
 mod locate;
 mod openapi;
+pub mod reports;
 pub mod tiles;
 pub mod views;
 mod web;
@@ -34,6 +36,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(locate::router())
         .merge(addresses::router())
         .merge(grids::router())
+        .merge(reports::router())
+        .merge(indicators::router())
         .merge(health::router())
         .merge(openapi::router())
         .merge(tiles::router())

@@ -11,7 +11,7 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "gridmap", description = "Spatial brain of grid-based community governance: grids, lookups, addresses."),
+    info(title = "gridmap", description = "Spatial brain of grid-based community governance: grids, lookups, addresses, reports."),
     paths(
         super::locate::locate_one,
         super::locate::locate_many,
@@ -25,11 +25,18 @@ use crate::AppState;
         super::tiles::composite_tile,
         super::tiles::layer_tilejson,
         super::tiles::composite_tilejson,
+        super::reports::create_report,
+        super::reports::list_reports,
+        super::reports::get_report,
+        super::reports::act_on_report,
+        super::reports::stream_reports,
+        super::indicators::get_indicators,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),
         (name = "grids", description = "The tree of areas as GeoJSON"),
         (name = "tiles", description = "Vector tiles (MVT) and TileJSON for the web map"),
+        (name = "reports", description = "Incident reports: intake, routing, the case workflow, live updates, indicators"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -15,7 +15,7 @@ use geo::BoundingRect;
 use geo_types::{Geometry, Point, Rect};
 use geozero::wkb::{FromWkb, WkbDialect};
 use geozero::{CoordDimensions, ToWkb};
-use gridmap_core::{Address, Area, City, GridKind, Road, StaffMember};
+use gridmap_core::{Address, Area, City, GridKind, Report, Road, StaffMember};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -24,7 +24,13 @@ use super::common::{
     AreaRow, SQLITE_BATCH_ROWS, area_from_row, decode_linestring, geometry_error, group_staff,
     oriented_geometry, parse_role, stored_time,
 };
-use super::{AreaVersion, ChangeNote, GridStore, StoreError, WriteOutcome};
+use super::report_rows::{
+    EVENT_COLUMNS, EventRow, REPORT_COLUMNS, ReportRow, assemble, chain_json, enum_name,
+    events_after, staff_columns,
+};
+use super::{
+    AreaVersion, ChangeNote, GridStore, InsertOutcome, ReportFilter, StoreError, WriteOutcome,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/gpkg");
 
@@ -511,5 +517,260 @@ impl GridStore for GpkgStore {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    async fn insert_report(&self, report: &Report) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(id) = Self::insert_report_row(&mut tx, report).await? else {
+            tx.rollback().await?;
+            return match self.report_by_client_id(&report.client_id).await? {
+                Some(existing) => Ok(InsertOutcome::Existing(Box::new(existing))),
+                None => Err(StoreError::Invalid(format!(
+                    "report `{}` conflicted but cannot be read",
+                    report.client_id
+                ))),
+            };
+        };
+        insert_events(&mut tx, id, report, 0).await?;
+        touch_contents(
+            &mut tx,
+            "reports",
+            &gpkg_time(stored_time(report.received_at)),
+            Some(Rect::new(report.point, report.point)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(InsertOutcome::Created(id))
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<Report>, StoreError> {
+        let mut query =
+            QueryBuilder::new(format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = "));
+        query.push_bind(id);
+        Ok(fetch_reports(&self.pool, &mut query, false)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn reports(&self, filter: &ReportFilter) -> Result<Vec<Report>, StoreError> {
+        let mut query = QueryBuilder::new(format!("SELECT {REPORT_COLUMNS} FROM reports WHERE 1"));
+        if let Some([west, south, east, north]) = filter.bbox {
+            query
+                .push(" AND lon >= ")
+                .push_bind(west)
+                .push(" AND lon <= ")
+                .push_bind(east)
+                .push(" AND lat >= ")
+                .push_bind(south)
+                .push(" AND lat <= ")
+                .push_bind(north);
+        }
+        if let Some(stage) = filter.stage {
+            query.push(" AND stage = ").push_bind(stage.as_str());
+        }
+        if let Some(prefix) = &filter.area_prefix {
+            query
+                .push(" AND substr(area_code, 1, ")
+                .push_bind(prefix.chars().count() as i64)
+                .push(") = ")
+                .push_bind(prefix.clone());
+        }
+        if let Some(now) = filter.overdue_at {
+            // Text comparison of DATETIME values in one format is time comparison.
+            query
+                .push(" AND stage <> 'closed' AND deadline < ")
+                .push_bind(gpkg_time(stored_time(now)));
+        }
+        query.push(" ORDER BY id DESC");
+        if let Some(limit) = filter.limit {
+            query.push(" LIMIT ").push_bind(limit as i64);
+        }
+        fetch_reports(&self.pool, &mut query, false).await
+    }
+
+    async fn all_reports(&self) -> Result<Vec<Report>, StoreError> {
+        let mut query =
+            QueryBuilder::new(format!("SELECT {REPORT_COLUMNS} FROM reports ORDER BY id"));
+        fetch_reports(&self.pool, &mut query, true).await
+    }
+
+    async fn save_transition(
+        &self,
+        report: &Report,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE reports SET stage = ?1, area_code = ?2, level = ?3, assignee = ?4, stage_since = ?5, \
+             deadline = ?6, closed_at = ?7, version = ?8 WHERE id = ?9 AND version = ?10",
+        )
+        .bind(report.stage.as_str())
+        .bind(report.area_code.as_str())
+        .bind(report.level.as_str())
+        .bind(report.assignee.as_deref())
+        .bind(gpkg_time(stored_time(report.stage_since)))
+        .bind(gpkg_time_opt(report.deadline))
+        .bind(gpkg_time_opt(report.closed_at))
+        .bind(report.version)
+        .bind(report.id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let stored_seq: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(seq), 0) FROM report_events WHERE report_id = ?1",
+        )
+        .bind(report.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_events(&mut tx, report.id, report, stored_seq).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn report_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
+        // Only this process writes the file: the server announces its own changes.
+        Ok(None)
+    }
+}
+
+/// `Option<DateTime>` as GeoPackage `DATETIME` text.
+fn gpkg_time_opt(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(|t| gpkg_time(stored_time(t)))
+}
+
+/// Inserts the report's events after `stored_seq`.
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    id: i64,
+    report: &Report,
+    stored_seq: i64,
+) -> Result<(), StoreError> {
+    for event in events_after(report, stored_seq) {
+        sqlx::query(
+            "INSERT INTO report_events (report_id, seq, at, actor, action, from_stage, to_stage, reason, \
+             area_code, assignee, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(id)
+        .bind(i64::from(event.seq))
+        .bind(gpkg_time(stored_time(event.at)))
+        .bind(event.actor.as_str())
+        .bind(enum_name(&event.action))
+        .bind(enum_name(&event.from))
+        .bind(enum_name(&event.to))
+        .bind(event.reason.as_deref())
+        .bind(event.area_code.as_str())
+        .bind(event.assignee.as_deref())
+        .bind(gpkg_time_opt(event.deadline))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reports selected by `sql` (which selects [`REPORT_COLUMNS`]) with their events, in one read transaction.
+async fn fetch_reports(
+    pool: &SqlitePool,
+    query: &mut QueryBuilder<'_, Sqlite>,
+    all_events: bool,
+) -> Result<Vec<Report>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<ReportRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+    let events: Vec<EventRow> = if all_events {
+        sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM report_events ORDER BY report_id, seq"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+    } else if rows.is_empty() {
+        Vec::new()
+    } else {
+        let ids = serde_json::to_string(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM report_events \
+             WHERE report_id IN (SELECT value FROM json_each(?1)) ORDER BY report_id, seq"
+        ))
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?
+    };
+    tx.commit().await?;
+    assemble(rows, events)
+}
+
+impl GpkgStore {
+    async fn insert_report_row(
+        conn: &mut SqliteConnection,
+        report: &Report,
+    ) -> Result<Option<i64>, StoreError> {
+        let geom = gpkg_blob(&report.client_id, &Geometry::Point(Point(report.point)))?;
+        let (leader_name, leader_phone, leader_role) = staff_columns(report.leader.as_ref());
+        let (handler_name, handler_phone, handler_role) = staff_columns(report.handler.as_ref());
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO reports (client_id, channel, category, description, reporter, reported_at, \
+             received_at, lon, lat, input_crs, input_lon, input_lat, route_area_code, route_level, route_rule, \
+             route_distance_m, route_micro_grid_code, route_chain, leader_name, leader_phone, leader_role, \
+             handler_name, handler_phone, handler_role, handler_reason, stage, area_code, level, assignee, \
+             stage_since, deadline, closed_at, version, geom) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+             ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34) \
+             ON CONFLICT (client_id) DO NOTHING RETURNING id",
+        )
+        .bind(report.client_id.as_str())
+        .bind(report.channel.as_str())
+        .bind(report.category.code())
+        .bind(report.description.as_str())
+        .bind(report.reporter.as_deref())
+        .bind(gpkg_time(stored_time(report.reported_at)))
+        .bind(gpkg_time(stored_time(report.received_at)))
+        .bind(report.point.x)
+        .bind(report.point.y)
+        .bind(report.input_crs.as_str())
+        .bind(report.input_point.x)
+        .bind(report.input_point.y)
+        .bind(report.route.area_code.as_str())
+        .bind(report.route.level.as_str())
+        .bind(report.route.rule.as_str())
+        .bind(report.route.distance_m)
+        .bind(report.route.micro_grid_code.as_deref())
+        .bind(chain_json(&report.route))
+        .bind(leader_name)
+        .bind(leader_phone)
+        .bind(leader_role)
+        .bind(handler_name)
+        .bind(handler_phone)
+        .bind(handler_role)
+        .bind(report.handler_reason.as_str())
+        .bind(report.stage.as_str())
+        .bind(report.area_code.as_str())
+        .bind(report.level.as_str())
+        .bind(report.assignee.as_deref())
+        .bind(gpkg_time(stored_time(report.stage_since)))
+        .bind(gpkg_time_opt(report.deadline))
+        .bind(gpkg_time_opt(report.closed_at))
+        .bind(report.version)
+        .bind(geom)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(id)
+    }
+
+    async fn report_by_client_id(&self, client_id: &str) -> Result<Option<Report>, StoreError> {
+        let mut query = QueryBuilder::new(format!(
+            "SELECT {REPORT_COLUMNS} FROM reports WHERE client_id = "
+        ));
+        query.push_bind(client_id);
+        Ok(fetch_reports(&self.pool, &mut query, false)
+            .await?
+            .into_iter()
+            .next())
     }
 }

@@ -3,13 +3,17 @@
 mod common;
 mod gpkg;
 mod postgis;
+mod report_rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gridmap_core::{Area, City};
+use gridmap_core::{Area, City, Report, Stage};
 
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
+
+/// Channel on which PostGIS announces report changes (see `migrations/postgis/0004_reports.sql`).
+pub const REPORTS_CHANNEL: &str = "gridmap_reports";
 
 /// Errors of a store; internals are logged, never shown to API clients.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,29 @@ pub struct WriteOutcome {
     pub superseded: usize,
 }
 
+/// What [`GridStore::insert_report`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// A new report, with the id the store gave it.
+    Created(i64),
+    /// A report with this client id was already stored (by this request's twin, or earlier): that one.
+    Existing(Box<Report>),
+}
+
+/// Which reports [`GridStore::reports`] returns; every condition set must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFilter {
+    /// West, south, east, north in WGS-84 degrees, edges included.
+    pub bbox: Option<[f64; 4]>,
+    pub stage: Option<Stage>,
+    /// The responsible area's code starts with this (a community's code takes its grids' reports).
+    pub area_prefix: Option<String>,
+    /// Only reports not closed whose deadline is before this time.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// At most this many, newest first; `None` for all.
+    pub limit: Option<usize>,
+}
+
 /// The same job on two backends.
 #[async_trait]
 pub trait GridStore: Send + Sync {
@@ -80,4 +107,26 @@ pub trait GridStore: Send + Sync {
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
     /// A number that grows with every write, for replicas to notice changes.
     async fn data_version(&self) -> Result<i64, StoreError>;
+
+    /// Stores a new report (its `id` is ignored) with its events, unless one with its `client_id` exists:
+    /// then nothing is written and that one is returned. Safe when two requests race with one client id.
+    async fn insert_report(&self, report: &Report) -> Result<InsertOutcome, StoreError>;
+    /// One report with its events.
+    async fn report(&self, id: i64) -> Result<Option<Report>, StoreError>;
+    /// Reports matching `filter`, newest first, with their events.
+    async fn reports(&self, filter: &ReportFilter) -> Result<Vec<Report>, StoreError>;
+    /// Every report with its events, oldest first (indicators).
+    async fn all_reports(&self) -> Result<Vec<Report>, StoreError>;
+    /// Writes a transition in one transaction: the report's current state, if the stored version is still
+    /// `expected_version`, and its new events. `false` (nothing written) when another writer got there first.
+    async fn save_transition(
+        &self,
+        report: &Report,
+        expected_version: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ids of reports created or changed by any process sharing this store, when the store can tell
+    /// (PostGIS: `LISTEN gridmap_reports`); `None` when only this process writes it (GeoPackage).
+    async fn report_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
 }
