@@ -458,7 +458,8 @@ async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, Value
 }
 
 /// The dispatcher's session (调度), on `address`, which lies well inside `grid`.
-async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, grid: &Area) {
+/// Returns the id of the report it entered.
+async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, grid: &Area) -> i64 {
     let (lon, lat) = (address.point.x(), address.point.y());
     // Back to Chinese and the address's neighbourhood; then the 调度 tab.
     eval(page, &format!("document.getElementById('lang-toggle').click(); map.jumpTo({{center: [{lon}, {lat}], zoom: 16}}); true")).await;
@@ -481,7 +482,12 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
 
     // 5. A new report through the form: the location by a click on the map, a category, a description.
     click_on(page, "#new-report").await;
-    wait_for(page, "document.getElementById('new-report-form') !== null", "the form").await;
+    wait_for(
+        page,
+        "document.getElementById('new-report-form') !== null",
+        "the form",
+    )
+    .await;
     click_at(page, lon, lat).await;
     wait_for(
         page,
@@ -524,7 +530,11 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         "grid"
     );
     assert_eq!(
-        eval(page, "document.getElementById('report-stage').dataset.stage").await,
+        eval(
+            page,
+            "document.getElementById('report-stage').dataset.stage"
+        )
+        .await,
         "registered"
     );
     assert_eq!(text_of(page, "#report-stage").await, "立案");
@@ -579,7 +589,11 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         &format!("map.queryRenderedFeatures({{layers: ['reports-circle']}}).filter((f) => f.properties.id === {id}).map((f) => f.properties.stage)"),
     )
     .await;
-    assert_eq!(drawn, serde_json::json!(["registered"]), "the report's circle");
+    assert_eq!(
+        drawn,
+        serde_json::json!(["registered"]),
+        "the report's circle"
+    );
 
     // 6. The dispatch button: the page and the store agree on the new stage.
     click_on(page, "button.action[data-action=dispatch]").await;
@@ -620,10 +634,13 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         "the page was reloaded"
     );
     assert!(
-        eval(page, "[...document.querySelectorAll('ol.history .actor')].map((a) => a.textContent)")
-            .await
-            .as_array()
-            .is_some_and(|actors| actors.iter().any(|a| a == "另一调度员")),
+        eval(
+            page,
+            "[...document.querySelectorAll('ol.history .actor')].map((a) => a.textContent)"
+        )
+        .await
+        .as_array()
+        .is_some_and(|actors| actors.iter().any(|a| a == "另一调度员")),
         "the history shows who accepted"
     );
     map_idle(page).await;
@@ -651,20 +668,26 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
     );
     let (_, _, stored) = server.get(&format!("/v1/reports/{id}")).await;
     assert_eq!(stored["stage"], "handling", "nothing changed");
+    id
 }
 
 /// A few more reports around the address, in several stages, for the README's picture of the mode.
 async fn busy_neighbourhood(server: &TestServer, city: &City, around: &Address) {
     let (lon, lat) = (around.point.x(), around.point.y());
-    let near: Vec<&Address> = city
+    let candidates: Vec<&Address> = city
         .addresses
         .iter()
         .filter(|a| {
             let (dx, dy) = (a.point.x() - lon, a.point.y() - lat);
             dx.abs() < 0.004 && dy.abs() < 0.0025 && (dx.abs() > 0.0006 || dy.abs() > 0.0006)
         })
-        .step_by(23)
+        .collect();
+    // Spread over the view rather than along one road.
+    let near: Vec<&Address> = candidates
+        .iter()
+        .step_by((candidates.len() / 9).max(1))
         .take(9)
+        .copied()
         .collect();
     assert_eq!(near.len(), 9, "nine addresses around {}", around.full);
     let plans: [(&str, &[&str]); 9] = [
@@ -783,7 +806,7 @@ async fn the_web_map_works_in_headless_chromium() {
     screenshot(&page, "overview.png").await;
 
     // 5-8. Dispatcher mode; then its picture, with more reports around.
-    dispatcher_mode(&page, &server, address, grid).await;
+    let id = dispatcher_mode(&page, &server, address, grid).await;
     busy_neighbourhood(&server, &city, address).await;
     wait_for(
         &page,
@@ -791,7 +814,35 @@ async fn the_web_map_works_in_headless_chromium() {
         "the other reports in the queue",
     )
     .await;
-    eval(&page, &format!("map.jumpTo({{center: [{lon}, {lat}], zoom: 15.6}}); true")).await;
+    // Our report selected afresh (the refusal cleared), every report in view between the queue and the panel.
+    click_on(&page, &format!(".queue-row[data-id=\"{id}\"]")).await;
+    wait_for(
+        &page,
+        &format!("document.getElementById('report-id')?.textContent === '{id}' && document.getElementById('action-error')?.hidden === true"),
+        "the report selected again",
+    )
+    .await;
+    let (_, _, all) = server.get("/v1/reports").await;
+    let points: Vec<(f64, f64)> = all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"))
+        })
+        .collect();
+    let fold = |pick: fn(&(f64, f64)) -> f64, min: bool| {
+        points
+            .iter()
+            .map(pick)
+            .fold(if min { f64::MAX } else { f64::MIN }, |a, b| {
+                if min { a.min(b) } else { a.max(b) }
+            })
+    };
+    let (west, south) = (fold(|p| p.0, true), fold(|p| p.1, true));
+    let (east, north) = (fold(|p| p.0, false), fold(|p| p.1, false));
+    eval(&page, &format!("map.fitBounds([[{west}, {south}], [{east}, {north}]], {{padding: {{left: 370, right: 400, top: 90, bottom: 70}}, duration: 0, maxZoom: 17}}); true")).await;
     map_idle(&page).await;
     let dispatcher_shot = screenshot(&page, "dispatcher.png").await;
 
