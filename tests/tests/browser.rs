@@ -457,10 +457,8 @@ async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, Value
     (status, json)
 }
 
-/// The dispatcher's session (调度), on `address`, which lies well inside `grid`.
-/// Returns the id of the report it entered.
-async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, grid: &Area) -> i64 {
-    let (lon, lat) = (address.point.x(), address.point.y());
+/// Back in Chinese at `(lon, lat)`, the 调度 tab: dispatcher mode with its live stream open.
+async fn enter_dispatcher_mode(page: &Page, (lon, lat): (f64, f64)) {
     // Back to Chinese and the address's neighbourhood; then the 调度 tab.
     eval(page, &format!("document.getElementById('lang-toggle').click(); map.jumpTo({{center: [{lon}, {lat}], zoom: 16}}); true")).await;
     assert_eq!(eval(page, "document.documentElement.lang").await, "zh-CN");
@@ -479,7 +477,17 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
     )
     .await;
     map_idle(page).await;
+}
 
+/// A new report through the form at `address`, which lies well inside `grid`: the details show that grid
+/// with its leader and roster worker. Returns the report's id.
+async fn new_report_through_form(
+    page: &Page,
+    server: &TestServer,
+    address: &Address,
+    grid: &Area,
+) -> i64 {
+    let (lon, lat) = (address.point.x(), address.point.y());
     // 5. A new report through the form: the location by a click on the map, a category, a description.
     click_on(page, "#new-report").await;
     wait_for(
@@ -562,10 +570,16 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("the report id shown");
+    stored_and_shown(page, server, id, &description).await;
+    id
+}
+
+/// The API holds what the form sent; the report is in the queue and drawn on the map.
+async fn stored_and_shown(page: &Page, server: &TestServer, id: i64, description: &str) {
     // The API holds what the form sent.
     let (status, _, stored) = server.get(&format!("/v1/reports/{id}")).await;
     assert_eq!(status, 200, "{stored}");
-    assert_eq!(stored["description"], description.as_str());
+    assert_eq!(stored["description"], description);
     assert_eq!(stored["category"], "06");
     assert_eq!(stored["channel"], "hotline_12345");
     assert!(
@@ -594,7 +608,10 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
         serde_json::json!(["registered"]),
         "the report's circle"
     );
+}
 
+/// The dispatch button, then another dispatcher's accept through the API, seen live.
+async fn dispatch_and_live_update(page: &Page, server: &TestServer, id: i64) {
     // 6. The dispatch button: the page and the store agree on the new stage.
     click_on(page, "button.action[data-action=dispatch]").await;
     wait_for(
@@ -650,7 +667,10 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
     )
     .await;
     assert_eq!(drawn, serde_json::json!(["handling"]), "the circle follows");
+}
 
+/// An illegal action on the shown report: the server's 409 is shown to the dispatcher.
+async fn refusal_is_shown(page: &Page, server: &TestServer, id: i64) {
     // 8. An action the stage does not allow (a dispatcher acting on what they last saw): the 409 is shown.
     eval(page, "gridmap.dispatch.act('close')").await;
     wait_for(
@@ -668,7 +688,6 @@ async fn dispatcher_mode(page: &Page, server: &TestServer, address: &Address, gr
     );
     let (_, _, stored) = server.get(&format!("/v1/reports/{id}")).await;
     assert_eq!(stored["stage"], "handling", "nothing changed");
-    id
 }
 
 /// A few more reports around the address, in several stages, for the README's picture of the mode.
@@ -723,6 +742,41 @@ async fn busy_neighbourhood(server: &TestServer, city: &City, around: &Address) 
             assert_eq!(status, 200, "{action}: {body}");
         }
     }
+}
+
+/// The README's picture: `id` selected afresh (its refusal cleared), every report in view between the queue
+/// and the panel.
+async fn dispatcher_picture(page: &Page, server: &TestServer, id: i64) -> PathBuf {
+    click_on(page, &format!(".queue-row[data-id=\"{id}\"]")).await;
+    wait_for(
+        page,
+        &format!("document.getElementById('report-id')?.textContent === '{id}' && document.getElementById('action-error')?.hidden === true"),
+        "the report selected again",
+    )
+    .await;
+    let (_, _, all) = server.get("/v1/reports").await;
+    let points: Vec<(f64, f64)> = all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"))
+        })
+        .collect();
+    let fold = |pick: fn(&(f64, f64)) -> f64, min: bool| {
+        points
+            .iter()
+            .map(pick)
+            .fold(if min { f64::MAX } else { f64::MIN }, |a, b| {
+                if min { a.min(b) } else { a.max(b) }
+            })
+    };
+    let (west, south) = (fold(|p| p.0, true), fold(|p| p.1, true));
+    let (east, north) = (fold(|p| p.0, false), fold(|p| p.1, false));
+    eval(page, &format!("map.fitBounds([[{west}, {south}], [{east}, {north}]], {{padding: {{left: 370, right: 400, top: 90, bottom: 70}}, duration: 0, maxZoom: 17}}); true")).await;
+    map_idle(page).await;
+    screenshot(page, "dispatcher.png").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -806,7 +860,10 @@ async fn the_web_map_works_in_headless_chromium() {
     screenshot(&page, "overview.png").await;
 
     // 5-8. Dispatcher mode; then its picture, with more reports around.
-    let id = dispatcher_mode(&page, &server, address, grid).await;
+    enter_dispatcher_mode(&page, (lon, lat)).await;
+    let id = new_report_through_form(&page, &server, address, grid).await;
+    dispatch_and_live_update(&page, &server, id).await;
+    refusal_is_shown(&page, &server, id).await;
     busy_neighbourhood(&server, &city, address).await;
     wait_for(
         &page,
@@ -814,37 +871,7 @@ async fn the_web_map_works_in_headless_chromium() {
         "the other reports in the queue",
     )
     .await;
-    // Our report selected afresh (the refusal cleared), every report in view between the queue and the panel.
-    click_on(&page, &format!(".queue-row[data-id=\"{id}\"]")).await;
-    wait_for(
-        &page,
-        &format!("document.getElementById('report-id')?.textContent === '{id}' && document.getElementById('action-error')?.hidden === true"),
-        "the report selected again",
-    )
-    .await;
-    let (_, _, all) = server.get("/v1/reports").await;
-    let points: Vec<(f64, f64)> = all["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|f| {
-            let c = &f["geometry"]["coordinates"];
-            (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"))
-        })
-        .collect();
-    let fold = |pick: fn(&(f64, f64)) -> f64, min: bool| {
-        points
-            .iter()
-            .map(pick)
-            .fold(if min { f64::MAX } else { f64::MIN }, |a, b| {
-                if min { a.min(b) } else { a.max(b) }
-            })
-    };
-    let (west, south) = (fold(|p| p.0, true), fold(|p| p.1, true));
-    let (east, north) = (fold(|p| p.0, false), fold(|p| p.1, false));
-    eval(&page, &format!("map.fitBounds([[{west}, {south}], [{east}, {north}]], {{padding: {{left: 370, right: 400, top: 90, bottom: 70}}, duration: 0, maxZoom: 17}}); true")).await;
-    map_idle(&page).await;
-    let dispatcher_shot = screenshot(&page, "dispatcher.png").await;
+    let dispatcher_shot = dispatcher_picture(&page, &server, id).await;
 
     // The one refusal the test asked for is logged by Chromium as a failed load; nothing else may be.
     let (refusals, problems): (Vec<String>, Vec<String>) = problems
