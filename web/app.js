@@ -2,6 +2,7 @@
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import {STRINGS, initialLang} from './i18n.js';
 import {wgs84ToGcj02} from './gcj02.js';
+import {initDispatch} from './dispatch.js';
 import {
   EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle, layerGroups,
   stripePattern,
@@ -13,6 +14,7 @@ const ui = {
   hidden: new Set(),
   panel: null, // what the panel shows: {type: 'locate', lngLat, answer} or {type: 'area', feature}
   basemap: false,
+  mode: new URLSearchParams(location.search).get('mode') === 'dispatch' ? 'dispatch' : 'map',
 };
 const t = (key) => STRINGS[ui.lang][key];
 const $ = (id) => document.getElementById(id);
@@ -87,6 +89,10 @@ function select(code) {
 // Hover: outline the topmost area under the pointer.
 let hovered = null;
 map.on('mousemove', (e) => {
+  if (ui.mode === 'dispatch') {
+    map.getCanvas().style.cursor = '';
+    return;
+  }
   const layers = INTERACTIVE_FILLS.filter((id) => map.getLayer(id) && !ui.hidden.has(id));
   const top = map.queryRenderedFeatures(e.point, {layers})[0];
   const code = top ? top.properties.code : null;
@@ -101,7 +107,9 @@ map.on('mouseout', () => {
   setFilterAll('hover', null);
 });
 
-map.on('click', (e) => locateAt(e.lngLat));
+map.on('click', (e) => {
+  if (ui.mode === 'map') locateAt(e.lngLat);
+});
 
 /** Asks `/v1/locate` about a point, shows the answer and highlights the responsible grid. */
 async function locateAt(lngLat) {
@@ -247,10 +255,14 @@ async function showArea(code) {
   return feature;
 }
 
-/** Flies to an address and looks its point up. */
+/** Flies to an address and looks its point up (in dispatcher mode: puts a new report there). */
 async function showAddress(feature) {
   const [lng, lat] = feature.geometry.coordinates;
   map.flyTo({center: [lng, lat], zoom: Math.max(map.getZoom(), 17), duration: 800});
+  if (ui.mode === 'dispatch') {
+    dispatch.useAddress({lng, lat});
+    return null;
+  }
   return locateAt({lng, lat});
 }
 
@@ -380,6 +392,10 @@ function applyLang() {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   }
   $('lang-toggle').textContent = t('langToggle');
+  for (const el of document.querySelectorAll('[data-i18n-mode]')) {
+    el.textContent = STRINGS[ui.lang].modes[el.dataset.i18nMode];
+  }
+  dispatch.render();
   renderLayers();
   renderLegend();
   renderPanel();
@@ -395,4 +411,40 @@ $('lang-toggle').addEventListener('click', () => {
   applyLang();
 });
 
+// --- modes: 地图 (lookups) and 调度 (dispatcher) -----------------------------------------------------
+
+const dispatch = initDispatch(map, {lang: () => ui.lang});
+window.gridmap.dispatch = dispatch;
+
+function applyMode() {
+  document.body.classList.toggle('mode-dispatch', ui.mode === 'dispatch');
+  for (const tab of document.querySelectorAll('#modes [data-mode]')) {
+    tab.setAttribute('aria-selected', String(tab.dataset.mode === ui.mode));
+  }
+  if (ui.mode === 'dispatch') {
+    if (marker) marker.remove();
+    dispatch.enter();
+  } else {
+    dispatch.leave();
+  }
+}
+
+/** Switches between the map and dispatcher modes; the URL keeps the mode (`?mode=dispatch`). */
+function setMode(mode) {
+  if (mode === ui.mode) return;
+  ui.mode = mode;
+  const url = new URL(location.href);
+  if (mode === 'dispatch') url.searchParams.set('mode', 'dispatch');
+  else url.searchParams.delete('mode');
+  history.replaceState(null, '', url); // keeps the view hash
+  applyMode();
+}
+window.gridmap.setMode = setMode;
+
+$('modes').addEventListener('click', (e) => {
+  const tab = e.target.closest('[data-mode]');
+  if (tab) setMode(tab.dataset.mode);
+});
+
 applyLang();
+if (ui.mode === 'dispatch') applyMode();

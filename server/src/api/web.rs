@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = &[
     asset!("style.js", JS),
     asset!("i18n.js", JS),
     asset!("gcj02.js", JS),
+    asset!("dispatch.js", JS),
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
