@@ -266,6 +266,13 @@ fn expand(r: Rect<f64>, dx: f64, dy: f64) -> Rect<f64> {
     )
 }
 
+fn contains_rect(outer: &Rect<f64>, inner: &Rect<f64>) -> bool {
+    outer.min().x <= inner.min().x
+        && outer.min().y <= inner.min().y
+        && outer.max().x >= inner.max().x
+        && outer.max().y >= inner.max().y
+}
+
 fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
     a.min().x <= b.max().x
         && b.min().x <= a.max().x
@@ -392,6 +399,18 @@ impl<'t> Segments<'t> {
             }
         }
         out.extend(self.long_near(&target));
+    }
+
+    /// The segments of `within` whose `radius_m`-buffer may meet `bbox`: [`Segments::near`] when `within`
+    /// holds the answer of `near` for a box containing `bbox` (a grid's list, for its micro-grids).
+    fn near_among(&self, within: &[Seg], bbox: Rect<f64>, radius_m: f64, out: &mut Vec<Seg>) {
+        let g = &self.grid;
+        let target = expand(bbox, radius_m * g.deg_per_m.x, radius_m * g.deg_per_m.y);
+        out.clear();
+        out.extend(within.iter().copied().filter(|&s| {
+            let (a, b) = self.ends(s);
+            overlaps(&bbox_of(a, b), &target)
+        }));
     }
 
     fn long_near<'a>(&'a self, target: &'a Rect<f64>) -> impl Iterator<Item = Seg> + 'a {
@@ -688,9 +707,20 @@ fn area_coverage(
     if report.road_length_m > 0.0 {
         report.road_coverage = Some(report.road_covered_m / report.road_length_m);
     }
+    let mut mine = Vec::new();
     report.micro_grids = micro_grids(index, id)
         .into_iter()
-        .map(|m| visit(index, m, segments, r, scratch))
+        .map(|m| {
+            // A micro-grid inside the grid's box takes its segments from the grid's list, not the buckets.
+            match index.prepared(m).bbox() {
+                Some(b) if contains_rect(&bbox, &b) => {
+                    segments.near_among(scratch, b, r, &mut mine);
+                }
+                Some(b) => segments.near(b, r, &mut mine),
+                None => mine.clear(),
+            }
+            visit(index, m, segments, r, &mine)
+        })
         .collect();
     let mut workers: Vec<WorkerTime> = seconds
         .into_iter()
@@ -711,13 +741,13 @@ fn area_coverage(
 }
 
 #[expect(clippy::many_single_char_names, reason = "geometry notation")]
-/// Was micro-grid `m` visited (a segment within `r`), and when last.
+/// Was micro-grid `m` visited (a segment within `r`), and when last; `near` are the segments near it.
 fn visit(
     index: &AreaIndex,
     m: AreaId,
     segments: &Segments<'_>,
     r: f64,
-    scratch: &mut Vec<Seg>,
+    near: &[Seg],
 ) -> MicroGridVisit {
     let area = index.area(m);
     let prepared = index.prepared(m);
@@ -725,10 +755,9 @@ fn visit(
     if let Some(bbox) = prepared.bbox() {
         let frame = Frame::centred(bbox);
         let rings = frame.rings(&area.geometry);
-        segments.near(bbox, r, scratch);
         // Buckets list segments in track order, so walking backwards meets late ones first; anything not later
         // than the best hit is skipped without the exact test.
-        for &s in scratch.iter().rev() {
+        for &s in near.iter().rev() {
             let t = segments.times[s.b as usize];
             if last.is_some_and(|best| t <= best) {
                 continue;

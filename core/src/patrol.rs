@@ -104,7 +104,9 @@ pub struct Cleaned {
 /// Equirectangular distance in metres (see the module docs).
 fn distance_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
     let (mx, my) = geodesy::metres_per_degree(f64::midpoint(a.y, b.y));
-    ((a.x - b.x) * mx).hypot((a.y - b.y) * my)
+    let (dx, dy) = ((a.x - b.x) * mx, (a.y - b.y) * my);
+    // Not `hypot`: a libm call, and these values cannot overflow.
+    (dx * dx + dy * dy).sqrt()
 }
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -126,12 +128,21 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
     let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     let mut names: Vec<&str> = Vec::new();
     let mut keys: Vec<(u32, i64, u32)> = Vec::with_capacity(fixes.len());
+    // Batches come worker by worker: the previous fix's worker spares most hash lookups.
+    let mut previous: Option<(&str, u32)> = None;
     for (k, f) in fixes.iter().enumerate() {
-        let next = names.len() as u32;
-        let id = *ids.entry(f.worker.as_str()).or_insert_with(|| {
-            names.push(f.worker.as_str());
-            next
-        });
+        let id = match previous {
+            Some((name, id)) if name == f.worker => id,
+            _ => {
+                let next = names.len() as u32;
+                let id = *ids.entry(f.worker.as_str()).or_insert_with(|| {
+                    names.push(f.worker.as_str());
+                    next
+                });
+                previous = Some((f.worker.as_str(), id));
+                id
+            }
+        };
         keys.push((id, f.at.timestamp_micros(), k as u32));
     }
     // Worker ids in name order, so tracks come out sorted by worker.
@@ -145,61 +156,57 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
     for key in &mut keys {
         key.0 = rank_of[key.0 as usize];
     }
-    // Stable on the input position, so the first copy of a duplicate is kept.
+    // The input position breaks ties, so the first copy of a duplicate is kept.
     keys.sort_unstable();
-    let mut slots: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
     let mut out = Cleaned::default();
+    let mut run: Vec<&Fix> = Vec::new();
     let mut start = 0;
     while start < keys.len() {
         let worker = keys[start].0;
         let end = start + keys[start..].partition_point(|k| k.0 == worker);
-        let mut run: Vec<Fix> = Vec::with_capacity(end - start);
+        run.clear();
         let mut last_at = None;
         for &(_, at, k) in &keys[start..end] {
-            let Some(fix) = slots[k as usize].take() else {
-                continue;
-            };
+            let fix = &fixes[k as usize];
             if last_at == Some(at) {
                 out.duplicates += 1;
                 continue;
             }
             last_at = Some(at);
-            if invalid(&fix) {
-                out.rejected.push((fix, Reason::Invalid));
+            if invalid(fix) {
+                out.rejected.push((fix.clone(), Reason::Invalid));
             } else if fix.accuracy_m > policy.max_accuracy_m {
-                out.rejected.push((fix, Reason::PoorAccuracy));
+                out.rejected.push((fix.clone(), Reason::PoorAccuracy));
             } else {
                 run.push(fix);
             }
         }
-        clean_worker(run, policy, &mut out);
+        clean_worker(&run, policy, &mut out);
         start = end;
     }
     out
 }
 
 /// Spikes, speeds and gaps for one worker's time-ordered, valid fixes.
-fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
+fn clean_worker(run: &[&Fix], policy: &CleaningPolicy, out: &mut Cleaned) {
     let n = run.len();
-    let spike: Vec<bool> = (0..n)
-        .map(|i| {
-            if i == 0 || i + 1 == n {
-                return false;
-            }
-            let (p, f, q) = (&run[i - 1], &run[i], &run[i + 1]);
-            if seconds(p.at, f.at) > policy.max_gap_s || seconds(f.at, q.at) > policy.max_gap_s {
-                return false;
-            }
-            let (out_m, back_m) = (distance_m(p.point, f.point), distance_m(f.point, q.point));
-            out_m > policy.spike_m
-                && back_m > policy.spike_m
-                && distance_m(p.point, q.point) < 0.5 * out_m.min(back_m)
-        })
-        .collect();
+    let spike = |i: usize| {
+        if i == 0 || i + 1 == n {
+            return false;
+        }
+        let (p, f, q) = (run[i - 1], run[i], run[i + 1]);
+        if seconds(p.at, f.at) > policy.max_gap_s || seconds(f.at, q.at) > policy.max_gap_s {
+            return false;
+        }
+        let (out_m, back_m) = (distance_m(p.point, f.point), distance_m(f.point, q.point));
+        out_m > policy.spike_m
+            && back_m > policy.spike_m
+            && distance_m(p.point, q.point) < 0.5 * out_m.min(back_m)
+    };
     let mut track: Option<PatrolTrack> = None;
-    for (fix, spike) in run.into_iter().zip(spike) {
-        if spike {
-            out.rejected.push((fix, Reason::Spike));
+    for (i, &fix) in run.iter().enumerate() {
+        if spike(i) {
+            out.rejected.push((fix.clone(), Reason::Spike));
             continue;
         }
         if let Some(t) = &mut track {
@@ -209,7 +216,7 @@ fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
                 if distance_m(last_point, fix.point)
                     > policy.max_speed_mps * dt + policy.speed_slack_m
                 {
-                    out.rejected.push((fix, Reason::TooFast));
+                    out.rejected.push((fix.clone(), Reason::TooFast));
                 } else {
                     t.fixes.push((fix.at, fix.point));
                 }
@@ -218,7 +225,7 @@ fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
             out.tracks.extend(track.take());
         }
         track = Some(PatrolTrack {
-            worker: fix.worker,
+            worker: fix.worker.clone(),
             fixes: vec![(fix.at, fix.point)],
         });
     }
