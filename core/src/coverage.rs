@@ -26,6 +26,7 @@
 //! bounding box; areas run on all cores (`std::thread::scope`).
 
 pub mod raster;
+mod tiles;
 pub mod trace;
 
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ use crate::index::{AreaId, AreaIndex};
 use crate::patrol::PatrolTrack;
 use crate::{Level, Road, geodesy};
 use raster::{Raster, Xy};
+use tiles::{CoveredTiles, Lattice, Window};
 
 /// When a grid's daily patrol duty is met.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -550,9 +552,9 @@ pub fn coverage(
 ) -> Vec<Coverage> {
     let segments = Segments::new(tracks, params.from, params.to);
     let road_samples = RoadSamples::new(roads, params.cell_size_m());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(areas.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = cores.min(areas.len().max(1));
+    let shared = shared_raster(index, areas, &segments, params, cores);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Coverage>> = vec![None; areas.len()];
     let done: Vec<Vec<(usize, Coverage)>> = std::thread::scope(|scope| {
@@ -564,6 +566,9 @@ pub fn coverage(
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&id) = areas.get(k) else { break };
+                        let shared = shared
+                            .as_ref()
+                            .and_then(|(l, t, w)| Some((l, t, w[k]?)));
                         mine.push((
                             k,
                             area_coverage(
@@ -572,6 +577,7 @@ pub fn coverage(
                                 &segments,
                                 &road_samples,
                                 params,
+                                shared,
                                 &mut scratch,
                             ),
                         ));
@@ -589,6 +595,37 @@ pub fn coverage(
         out[k] = Some(c);
     }
     out.into_iter().flatten().collect()
+}
+
+/// The covered tiles shared by the areas (see [`tiles`]), with each area's window (`None`: too big for the
+/// default cell, drawn alone); `None` when the areas span too wide an extent for one frame.
+fn shared_raster(
+    index: &AreaIndex,
+    areas: &[AreaId],
+    segments: &Segments<'_>,
+    params: &CoverageParams,
+    threads: usize,
+) -> Option<(Lattice, CoveredTiles, Vec<Option<Window>>)> {
+    let cell = params.cell_size_m();
+    let margin = raster_margin_m(params);
+    let boxes: Vec<Option<Rect<f64>>> = areas.iter().map(|&id| index.prepared(id).bbox()).collect();
+    let present: Vec<Rect<f64>> = boxes.iter().flatten().copied().collect();
+    let lattice = Lattice::over(&present, cell, margin)?;
+    let windows: Vec<Option<Window>> = boxes
+        .iter()
+        .map(|b| {
+            let w = lattice.window((*b)?, margin);
+            (w.cells() as f64 <= MAX_CELLS).then_some(w)
+        })
+        .collect();
+    let present: Vec<Window> = windows.iter().flatten().copied().collect();
+    let tiles = CoveredTiles::build(&lattice, &present, segments, params.radius_m.max(0.0), threads);
+    Some((lattice, tiles, windows))
+}
+
+/// Area rasters span the bounding box plus the road margin (and a cell), so that boundary roads fall on them.
+fn raster_margin_m(params: &CoverageParams) -> f64 {
+    params.road_margin_m.max(0.0) + params.cell_size_m()
 }
 
 /// The micro-grids at or below `id`, in code order.
@@ -618,6 +655,7 @@ fn area_coverage(
     segments: &Segments<'_>,
     roads: &RoadSamples,
     params: &CoverageParams,
+    shared: Option<(&Lattice, &CoveredTiles, Window)>,
     scratch: &mut Vec<Seg>,
 ) -> Coverage {
     let area = index.area(id);
@@ -648,28 +686,37 @@ fn area_coverage(
     let Some(bbox) = prepared.bbox() else {
         return report;
     };
-    let frame = Frame::centred(bbox);
-    // The raster spans the bounding box plus the road margin, so that boundary roads fall on it.
-    let margin = params.road_margin_m.max(0.0) + report.cell_m;
-    let [x_min, y_min] = frame.to_xy(bbox.min());
-    let [x_max, y_max] = frame.to_xy(bbox.max());
-    let (w, h) = (x_max - x_min + 2.0 * margin, y_max - y_min + 2.0 * margin);
-    let cells = (w / report.cell_m).ceil() * (h / report.cell_m).ceil();
-    if cells > MAX_CELLS {
-        report.cell_m *= (cells / MAX_CELLS).sqrt();
-    }
-    let cell = report.cell_m;
-    let nx = (w / cell).ceil().max(1.0) as usize;
-    let ny = (h / cell).ceil().max(1.0) as usize;
-    let mut mask = Raster::new(x_min - margin, y_min - margin, cell, nx, ny);
-    mask.fill_polygon(&frame.rings(&area.geometry));
-    let mut covered = mask.empty_like();
     segments.near(bbox, r, scratch);
+    let (frame, mask, covered) = if let Some((lattice, tiles, window)) = shared {
+        let mut mask = lattice.raster(window);
+        mask.fill_polygon(&lattice.frame.rings(&area.geometry));
+        (lattice.frame, mask, tiles.window(lattice, window))
+    } else {
+        let frame = Frame::centred(bbox);
+        let margin = raster_margin_m(params);
+        let [x_min, y_min] = frame.to_xy(bbox.min());
+        let [x_max, y_max] = frame.to_xy(bbox.max());
+        let (w, h) = (x_max - x_min + 2.0 * margin, y_max - y_min + 2.0 * margin);
+        let cells = (w / report.cell_m).ceil() * (h / report.cell_m).ceil();
+        if cells > MAX_CELLS {
+            report.cell_m *= (cells / MAX_CELLS).sqrt();
+        }
+        let cell = report.cell_m;
+        let nx = (w / cell).ceil().max(1.0) as usize;
+        let ny = (h / cell).ceil().max(1.0) as usize;
+        let mut mask = Raster::new(x_min - margin, y_min - margin, cell, nx, ny);
+        mask.fill_polygon(&frame.rings(&area.geometry));
+        let mut covered = mask.empty_like();
+        for &s in scratch.iter() {
+            let (a, b) = segments.ends(s);
+            covered.fill_capsule(frame.to_xy(a), frame.to_xy(b), r);
+        }
+        (frame, mask, covered)
+    };
     let mut seconds: HashMap<u32, f64> = HashMap::new();
     for &s in scratch.iter() {
-        let (a, b) = segments.ends(s);
-        covered.fill_capsule(frame.to_xy(a), frame.to_xy(b), r);
         if s.a != s.b {
+            let (a, b) = segments.ends(s);
             let mid = Coord {
                 x: f64::midpoint(a.x, b.x),
                 y: f64::midpoint(a.y, b.y),

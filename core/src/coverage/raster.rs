@@ -72,6 +72,15 @@ impl Raster {
         }
     }
 
+    /// The words of row `j` (cell `i` is bit `i % 64` of word `i / 64`).
+    pub fn row(&self, j: usize) -> &[u64] {
+        &self.bits[j * self.words..(j + 1) * self.words]
+    }
+
+    pub fn row_mut(&mut self, j: usize) -> &mut [u64] {
+        &mut self.bits[j * self.words..(j + 1) * self.words]
+    }
+
     pub fn get(&self, i: usize, j: usize) -> bool {
         i < self.nx && j < self.ny && self.bits[j * self.words + i / 64] >> (i % 64) & 1 == 1
     }
