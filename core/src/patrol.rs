@@ -153,20 +153,77 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
         rank_of[id as usize] = r as u32;
     }
     drop(ids);
+    // Counting sort by worker, then each worker's (nearly sorted) fixes by time; the input position breaks ties,
+    // so the first copy of a duplicate is kept.
+    let mut starts = vec![0usize; names.len() + 1];
     for key in &mut keys {
         key.0 = rank_of[key.0 as usize];
+        starts[key.0 as usize + 1] += 1;
     }
-    // The input position breaks ties, so the first copy of a duplicate is kept.
-    keys.sort_unstable();
+    for w in 0..names.len() {
+        starts[w + 1] += starts[w];
+    }
+    let mut fill = starts.clone();
+    let mut order: Vec<(i64, u32)> = vec![(0, 0); keys.len()];
+    for &(w, at, k) in &keys {
+        order[fill[w as usize]] = (at, k);
+        fill[w as usize] += 1;
+    }
+    drop(keys);
+    // Workers are independent: split them into contiguous, about equal runs of fixes, one per core.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, names.len().max(1));
+    let mut chunks: Vec<(&mut [(i64, u32)], &[usize])> = Vec::with_capacity(threads);
+    let (mut rest, mut w0) = (&mut order[..], 0);
+    for t in 1..=threads {
+        let goal = starts[names.len()] * t / threads;
+        let w1 = if t == threads {
+            names.len()
+        } else {
+            w0 + starts[w0..=names.len()].partition_point(|&s| s < goal).saturating_sub(1)
+        };
+        let w1 = w1.max(w0);
+        let (mine, tail) = rest.split_at_mut(starts[w1] - starts[w0]);
+        chunks.push((mine, &starts[w0..=w1]));
+        rest = tail;
+        w0 = w1;
+    }
+    let fixes = &fixes;
+    let parts: Vec<Cleaned> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(order, starts)| scope.spawn(move || clean_workers(fixes, order, starts, policy)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a cleaning worker does not panic"))
+            .collect()
+    });
+    let mut out = Cleaned::default();
+    for part in parts {
+        out.tracks.extend(part.tracks);
+        out.rejected.extend(part.rejected);
+        out.duplicates += part.duplicates;
+    }
+    out
+}
+
+/// Cleans the workers whose (time, input position) runs are `order[starts[k] - starts[0]..starts[k + 1] - starts[0]]`.
+fn clean_workers(
+    fixes: &[Fix],
+    order: &mut [(i64, u32)],
+    starts: &[usize],
+    policy: &CleaningPolicy,
+) -> Cleaned {
     let mut out = Cleaned::default();
     let mut run: Vec<&Fix> = Vec::new();
-    let mut start = 0;
-    while start < keys.len() {
-        let worker = keys[start].0;
-        let end = start + keys[start..].partition_point(|k| k.0 == worker);
+    for w in starts.windows(2) {
+        let mine = &mut order[w[0] - starts[0]..w[1] - starts[0]];
+        mine.sort_unstable();
         run.clear();
         let mut last_at = None;
-        for &(_, at, k) in &keys[start..end] {
+        for &(at, k) in &*mine {
             let fix = &fixes[k as usize];
             if last_at == Some(at) {
                 out.duplicates += 1;
@@ -182,7 +239,6 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
             }
         }
         clean_worker(&run, policy, &mut out);
-        start = end;
     }
     out
 }
