@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p gridmap-core --example coverage-bench -- \
-//!     [--micro-grids 100000] [--workers 3000] [--hours 8] [--radius 30] [--repeat 1] [--polygons] [--out DIR]
+//!     [--micro-grids 100000] [--workers 3000] [--hours 8] [--radius 30] [--repeat 1] [--cell M] [--polygons] [--out DIR]
 //! ```
 //! Prints one JSON line: sizes and seconds (best of `--repeat`). With `--out DIR` it also writes, tab-separated
 //! for `\copy`: `DIR/grids.tsv` (code, WKT multipolygon, lon/lat), `DIR/tracks.tsv` (worker, WKT linestring of
@@ -23,6 +23,7 @@ struct Args {
     hours: f64,
     radius_m: f64,
     repeat: usize,
+    cell_m: Option<f64>,
     polygons: bool,
     out: Option<std::path::PathBuf>,
 }
@@ -34,6 +35,7 @@ fn args() -> Result<Args, String> {
         hours: 8.0,
         radius_m: 30.0,
         repeat: 1,
+        cell_m: None,
         polygons: false,
         out: None,
     };
@@ -51,6 +53,7 @@ fn args() -> Result<Args, String> {
             "--hours" => a.hours = value.parse().map_err(|e| bad(&e))?,
             "--radius" => a.radius_m = value.parse().map_err(|e| bad(&e))?,
             "--repeat" => a.repeat = value.parse::<usize>().map_err(|e| bad(&e))?.max(1),
+            "--cell" => a.cell_m = Some(value.parse().map_err(|e| bad(&e))?),
             "--out" => a.out = Some(value.into()),
             _ => return Err(format!("unknown flag {flag}")),
         }
@@ -95,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prepare_s = t.elapsed().as_secs_f64();
     let window = CoverageParams {
         radius_m: a.radius_m,
+        cell_m: a.cell_m,
         uncovered_polygons: a.polygons,
         ..CoverageParams::new(
             params.start,
