@@ -67,7 +67,12 @@ fn cpu_s() -> f64 {
     let after = stat.rsplit(')').next().unwrap_or_default();
     let fields: Vec<&str> = after.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
-    let tick = |k: usize| fields.get(k).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |k: usize| {
+        fields
+            .get(k)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(11) + tick(12)) / 100.0
 }
 
@@ -100,10 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         radius_m: a.radius_m,
         cell_m: a.cell_m,
         uncovered_polygons: a.polygons,
-        ..CoverageParams::new(
-            params.start,
-            params.start + chrono::TimeDelta::hours(24),
-        )
+        ..CoverageParams::new(params.start, params.start + chrono::TimeDelta::hours(24))
     };
     let (mut clean_s, mut cover_s) = (f64::INFINITY, f64::INFINITY);
     let (mut clean_cpu_s, mut cover_cpu_s) = (f64::INFINITY, f64::INFINITY);
@@ -177,10 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|r| (r.code.clone(), serde_json::json!(r.area_coverage)))
             .collect();
-        std::fs::write(
-            dir.join("gridmap.json"),
-            serde_json::to_string(&json)?,
-        )?;
+        std::fs::write(dir.join("gridmap.json"), serde_json::to_string(&json)?)?;
     }
     Ok(())
 }

@@ -570,9 +570,7 @@ pub fn coverage(
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&id) = areas.get(k) else { break };
-                        let shared = shared
-                            .as_ref()
-                            .and_then(|(l, t, w)| Some((l, t, w[k]?)));
+                        let shared = shared.as_ref().and_then(|(l, t, w)| Some((l, t, w[k]?)));
                         mine.push((
                             k,
                             area_coverage(
@@ -623,7 +621,13 @@ fn shared_raster(
         })
         .collect();
     let present: Vec<Window> = windows.iter().flatten().copied().collect();
-    let tiles = CoveredTiles::build(&lattice, &present, segments, params.radius_m.max(0.0), threads);
+    let tiles = CoveredTiles::build(
+        &lattice,
+        &present,
+        segments,
+        params.radius_m.max(0.0),
+        threads,
+    );
     Some((lattice, tiles, windows))
 }
 

@@ -181,7 +181,9 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
         let w1 = if t == threads {
             names.len()
         } else {
-            w0 + starts[w0..=names.len()].partition_point(|&s| s < goal).saturating_sub(1)
+            w0 + starts[w0..=names.len()]
+                .partition_point(|&s| s < goal)
+                .saturating_sub(1)
         };
         let w1 = w1.max(w0);
         let (mine, tail) = rest.split_at_mut(starts[w1] - starts[w0]);

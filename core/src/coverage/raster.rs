@@ -130,7 +130,7 @@ impl Raster {
         let top = self.ny as i64 - 1;
         let j0 = ceil_i64(ay.min(by) - rr).max(0);
         let j1 = floor_i64(ay.max(by) + rr).min(top);
-        if j0 > j1 || !(rr >= 0.0) {
+        if j0 > j1 || rr.is_nan() || rr < 0.0 {
             return;
         }
         let body = Body::new([ax, ay], [bx, by], rr);
