@@ -174,7 +174,7 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, names.len().max(1));
-    let mut chunks: Vec<(&mut [(i64, u32)], &[usize])> = Vec::with_capacity(threads);
+    let mut chunks: Vec<Chunk<'_>> = Vec::with_capacity(threads);
     let (mut rest, mut w0) = (&mut order[..], 0);
     for t in 1..=threads {
         let goal = starts[names.len()] * t / threads;
@@ -191,11 +191,11 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
         rest = tail;
         w0 = w1;
     }
-    let fixes = &fixes;
+    let all = &fixes;
     let parts: Vec<Cleaned> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|(order, starts)| scope.spawn(move || clean_workers(fixes, order, starts, policy)))
+            .map(|(order, starts)| scope.spawn(move || clean_workers(all, order, starts, policy)))
             .collect();
         handles
             .into_iter()
@@ -208,8 +208,13 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
         out.rejected.extend(part.rejected);
         out.duplicates += part.duplicates;
     }
+    // Kept fixes live on in the tracks; the input (a string per fix) is freed here.
+    drop(fixes);
     out
 }
+
+/// Some workers' `(time, input position)` runs, and the offsets of each worker's run (see [`clean_workers`]).
+type Chunk<'a> = (&'a mut [(i64, u32)], &'a [usize]);
 
 /// Cleans the workers whose (time, input position) runs are `order[starts[k] - starts[0]..starts[k + 1] - starts[0]]`.
 fn clean_workers(

@@ -121,6 +121,7 @@ impl Raster {
     ///
     /// The hot loop of coverage: in cell units with cell centres on integers, the per-segment constants are
     /// computed once and each row costs two square roots and a few multiplications.
+    #[expect(clippy::many_single_char_names, reason = "geometry notation")]
     pub fn fill_capsule(&mut self, a: Xy, b: Xy, r: f64) {
         let inv = 1.0 / self.cell_m;
         let (ax, ay) = ((a[0] - self.x0) * inv - 0.5, (a[1] - self.y0) * inv - 0.5);
