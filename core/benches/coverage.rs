@@ -1,6 +1,6 @@
 //! Patrol cleaning and coverage of every grid for a city-day.
 //! `coverage/sample_day`: the sample city (~4,000 micro-grids), 300 workers × 8 h, a fix every 10 s.
-//! `coverage/city_day`: the 100,000-micro-grid city, 3,000 workers × 8 h, a fix every 10 s (8.6 M fixes).
+//! `coverage/city_day`: the 100,000-micro-grid city, 3,000 workers × 8 h, a fix every 10 s (7.5 M fixes).
 //! Run: `cargo bench -p gridmap-core --bench coverage` (`-- sample_day` for the quick one). Each iteration cleans
 //! the day's fixes and computes area/road coverage, micro-grid visits, worker time and duty for every ordinary
 //! grid (uncovered polygons off; `with_polygons` variants on).

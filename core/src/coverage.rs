@@ -1,9 +1,10 @@
 //! Patrol coverage of areas (grids, communities, streets, the city) from cleaned tracks over a time window.
 //!
-//! Frame: each area is computed in its own equirectangular frame centred on its bounding box (WGS-84 radii of
-//! curvature there; metres east/north). At city scale (tens of km) the scale error is below 1e-3.
+//! Frame: an equirectangular frame (WGS-84 radii of curvature at its centre; metres east/north) centred on the
+//! request's areas (or on one area's bounding box, see Speed). At city scale (tens of km) the scale error is
+//! below 3e-3.
 //!
-//! Method: a bit raster of `cell_m` cells (default `max(R/8, 2 m)`) over the area's bounding box. The polygon
+//! Method: a bit raster of `cell_m` cells (default `max(R/16, 1.5 m)`) over the area's bounding box. The polygon
 //! mask is the cells whose centre is inside the area (scanline, even-odd); the covered set is the cells whose
 //! centre lies within `R` of a track segment (the capsule of every segment, filled row by row in closed form,
 //! see [`raster`]). Area coverage = covered ∩ mask cells / mask cells; `area_m2` is the exact geodesic area and
@@ -23,9 +24,13 @@
 //!   one cell off the area's boundary), in WGS-84.
 //!
 //! Speed: segments are bucketed once by start point on a ~250 m grid; an area visits only the buckets near its
-//! bounding box; areas run on all cores (`std::thread::scope`).
+//! bounding box; areas run on all cores (`std::thread::scope`). The capsules are drawn once per request into
+//! shared tiles of one cell lattice (see [`tiles`]: one frame for the request's extent, up to 40 km; wider
+//! requests and areas too big for the default cell get their own raster and frame), rather than once per area
+//! they come near. A micro-grid's visits test only its grid's segment list.
 
 pub mod raster;
+mod tiles;
 pub mod trace;
 
 use std::collections::HashMap;
@@ -38,6 +43,7 @@ use crate::index::{AreaId, AreaIndex};
 use crate::patrol::PatrolTrack;
 use crate::{Level, Road, geodesy};
 use raster::{Raster, Xy};
+use tiles::{CoveredTiles, Lattice, Window};
 
 /// When a grid's daily patrol duty is met.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +73,7 @@ pub struct CoverageParams {
     /// R: a place counts as patrolled within this distance of a track.
     #[serde(default = "default_radius_m")]
     pub radius_m: f64,
-    /// Raster cell; `None`: `max(R/8, 2 m)`.
+    /// Raster cell; `None`: `max(R/16, 1.5 m)` (R/8 left grids of ~3 ha up to 2.4 points off PostGIS at R = 50).
     #[serde(default)]
     pub cell_m: Option<f64>,
     /// Roads this close to an area's boundary count as the area's.
@@ -108,7 +114,7 @@ impl CoverageParams {
     pub fn cell_size_m(&self) -> f64 {
         self.cell_m
             .filter(|c| c.is_finite() && *c > 0.0)
-            .unwrap_or((self.radius_m / 8.0).max(2.0))
+            .unwrap_or((self.radius_m / 16.0).max(1.5))
     }
 }
 
@@ -266,6 +272,13 @@ fn expand(r: Rect<f64>, dx: f64, dy: f64) -> Rect<f64> {
     )
 }
 
+fn contains_rect(outer: &Rect<f64>, inner: &Rect<f64>) -> bool {
+    outer.min().x <= inner.min().x
+        && outer.min().y <= inner.min().y
+        && outer.max().x >= inner.max().x
+        && outer.max().y >= inner.max().y
+}
+
 fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
     a.min().x <= b.max().x
         && b.min().x <= a.max().x
@@ -392,6 +405,18 @@ impl<'t> Segments<'t> {
             }
         }
         out.extend(self.long_near(&target));
+    }
+
+    /// The segments of `within` whose `radius_m`-buffer may meet `bbox`: [`Segments::near`] when `within`
+    /// holds the answer of `near` for a box containing `bbox` (a grid's list, for its micro-grids).
+    fn near_among(&self, within: &[Seg], bbox: Rect<f64>, radius_m: f64, out: &mut Vec<Seg>) {
+        let g = &self.grid;
+        let target = expand(bbox, radius_m * g.deg_per_m.x, radius_m * g.deg_per_m.y);
+        out.clear();
+        out.extend(within.iter().copied().filter(|&s| {
+            let (a, b) = self.ends(s);
+            overlaps(&bbox_of(a, b), &target)
+        }));
     }
 
     fn long_near<'a>(&'a self, target: &'a Rect<f64>) -> impl Iterator<Item = Seg> + 'a {
@@ -531,9 +556,9 @@ pub fn coverage(
 ) -> Vec<Coverage> {
     let segments = Segments::new(tracks, params.from, params.to);
     let road_samples = RoadSamples::new(roads, params.cell_size_m());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(areas.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = cores.min(areas.len().max(1));
+    let shared = shared_raster(index, areas, &segments, params, cores);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Coverage>> = vec![None; areas.len()];
     let done: Vec<Vec<(usize, Coverage)>> = std::thread::scope(|scope| {
@@ -545,6 +570,7 @@ pub fn coverage(
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&id) = areas.get(k) else { break };
+                        let shared = shared.as_ref().and_then(|(l, t, w)| Some((l, t, w[k]?)));
                         mine.push((
                             k,
                             area_coverage(
@@ -553,6 +579,7 @@ pub fn coverage(
                                 &segments,
                                 &road_samples,
                                 params,
+                                shared,
                                 &mut scratch,
                             ),
                         ));
@@ -570,6 +597,43 @@ pub fn coverage(
         out[k] = Some(c);
     }
     out.into_iter().flatten().collect()
+}
+
+/// The covered tiles shared by the areas (see [`tiles`]), with each area's window (`None`: too big for the
+/// default cell, drawn alone); `None` when the areas span too wide an extent for one frame.
+fn shared_raster(
+    index: &AreaIndex,
+    areas: &[AreaId],
+    segments: &Segments<'_>,
+    params: &CoverageParams,
+    threads: usize,
+) -> Option<(Lattice, CoveredTiles, Vec<Option<Window>>)> {
+    let cell = params.cell_size_m();
+    let margin = raster_margin_m(params);
+    let boxes: Vec<Option<Rect<f64>>> = areas.iter().map(|&id| index.prepared(id).bbox()).collect();
+    let present: Vec<Rect<f64>> = boxes.iter().flatten().copied().collect();
+    let lattice = Lattice::over(&present, cell, margin)?;
+    let windows: Vec<Option<Window>> = boxes
+        .iter()
+        .map(|b| {
+            let w = lattice.window((*b)?, margin);
+            (w.cells() as f64 <= MAX_CELLS).then_some(w)
+        })
+        .collect();
+    let present: Vec<Window> = windows.iter().flatten().copied().collect();
+    let tiles = CoveredTiles::build(
+        &lattice,
+        &present,
+        segments,
+        params.radius_m.max(0.0),
+        threads,
+    );
+    Some((lattice, tiles, windows))
+}
+
+/// Area rasters span the bounding box plus the road margin (and a cell), so that boundary roads fall on them.
+fn raster_margin_m(params: &CoverageParams) -> f64 {
+    params.road_margin_m.max(0.0) + params.cell_size_m()
 }
 
 /// The micro-grids at or below `id`, in code order.
@@ -599,6 +663,7 @@ fn area_coverage(
     segments: &Segments<'_>,
     roads: &RoadSamples,
     params: &CoverageParams,
+    shared: Option<(&Lattice, &CoveredTiles, Window)>,
     scratch: &mut Vec<Seg>,
 ) -> Coverage {
     let area = index.area(id);
@@ -629,28 +694,37 @@ fn area_coverage(
     let Some(bbox) = prepared.bbox() else {
         return report;
     };
-    let frame = Frame::centred(bbox);
-    // The raster spans the bounding box plus the road margin, so that boundary roads fall on it.
-    let margin = params.road_margin_m.max(0.0) + report.cell_m;
-    let [x_min, y_min] = frame.to_xy(bbox.min());
-    let [x_max, y_max] = frame.to_xy(bbox.max());
-    let (w, h) = (x_max - x_min + 2.0 * margin, y_max - y_min + 2.0 * margin);
-    let cells = (w / report.cell_m).ceil() * (h / report.cell_m).ceil();
-    if cells > MAX_CELLS {
-        report.cell_m *= (cells / MAX_CELLS).sqrt();
-    }
-    let cell = report.cell_m;
-    let nx = (w / cell).ceil().max(1.0) as usize;
-    let ny = (h / cell).ceil().max(1.0) as usize;
-    let mut mask = Raster::new(x_min - margin, y_min - margin, cell, nx, ny);
-    mask.fill_polygon(&frame.rings(&area.geometry));
-    let mut covered = mask.empty_like();
     segments.near(bbox, r, scratch);
+    let (frame, mask, covered) = if let Some((lattice, tiles, window)) = shared {
+        let mut mask = lattice.raster(window);
+        mask.fill_polygon(&lattice.frame.rings(&area.geometry));
+        (lattice.frame, mask, tiles.window(lattice, window))
+    } else {
+        let frame = Frame::centred(bbox);
+        let margin = raster_margin_m(params);
+        let [x_min, y_min] = frame.to_xy(bbox.min());
+        let [x_max, y_max] = frame.to_xy(bbox.max());
+        let (w, h) = (x_max - x_min + 2.0 * margin, y_max - y_min + 2.0 * margin);
+        let cells = (w / report.cell_m).ceil() * (h / report.cell_m).ceil();
+        if cells > MAX_CELLS {
+            report.cell_m *= (cells / MAX_CELLS).sqrt();
+        }
+        let cell = report.cell_m;
+        let nx = (w / cell).ceil().max(1.0) as usize;
+        let ny = (h / cell).ceil().max(1.0) as usize;
+        let mut mask = Raster::new(x_min - margin, y_min - margin, cell, nx, ny);
+        mask.fill_polygon(&frame.rings(&area.geometry));
+        let mut covered = mask.empty_like();
+        for &s in scratch.iter() {
+            let (a, b) = segments.ends(s);
+            covered.fill_capsule(frame.to_xy(a), frame.to_xy(b), r);
+        }
+        (frame, mask, covered)
+    };
     let mut seconds: HashMap<u32, f64> = HashMap::new();
     for &s in scratch.iter() {
-        let (a, b) = segments.ends(s);
-        covered.fill_capsule(frame.to_xy(a), frame.to_xy(b), r);
         if s.a != s.b {
+            let (a, b) = segments.ends(s);
             let mid = Coord {
                 x: f64::midpoint(a.x, b.x),
                 y: f64::midpoint(a.y, b.y),
@@ -688,9 +762,20 @@ fn area_coverage(
     if report.road_length_m > 0.0 {
         report.road_coverage = Some(report.road_covered_m / report.road_length_m);
     }
+    let mut mine = Vec::new();
     report.micro_grids = micro_grids(index, id)
         .into_iter()
-        .map(|m| visit(index, m, segments, r, scratch))
+        .map(|m| {
+            // A micro-grid inside the grid's box takes its segments from the grid's list, not the buckets.
+            match index.prepared(m).bbox() {
+                Some(b) if contains_rect(&bbox, &b) => {
+                    segments.near_among(scratch, b, r, &mut mine);
+                }
+                Some(b) => segments.near(b, r, &mut mine),
+                None => mine.clear(),
+            }
+            visit(index, m, segments, r, &mine)
+        })
         .collect();
     let mut workers: Vec<WorkerTime> = seconds
         .into_iter()
@@ -711,13 +796,13 @@ fn area_coverage(
 }
 
 #[expect(clippy::many_single_char_names, reason = "geometry notation")]
-/// Was micro-grid `m` visited (a segment within `r`), and when last.
+/// Was micro-grid `m` visited (a segment within `r`), and when last; `near` are the segments near it.
 fn visit(
     index: &AreaIndex,
     m: AreaId,
     segments: &Segments<'_>,
     r: f64,
-    scratch: &mut Vec<Seg>,
+    near: &[Seg],
 ) -> MicroGridVisit {
     let area = index.area(m);
     let prepared = index.prepared(m);
@@ -725,10 +810,9 @@ fn visit(
     if let Some(bbox) = prepared.bbox() {
         let frame = Frame::centred(bbox);
         let rings = frame.rings(&area.geometry);
-        segments.near(bbox, r, scratch);
         // Buckets list segments in track order, so walking backwards meets late ones first; anything not later
         // than the best hit is skipped without the exact test.
-        for &s in scratch.iter().rev() {
+        for &s in near.iter().rev() {
             let t = segments.times[s.b as usize];
             if last.is_some_and(|best| t <= best) {
                 continue;

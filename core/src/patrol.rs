@@ -104,7 +104,9 @@ pub struct Cleaned {
 /// Equirectangular distance in metres (see the module docs).
 fn distance_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
     let (mx, my) = geodesy::metres_per_degree(f64::midpoint(a.y, b.y));
-    ((a.x - b.x) * mx).hypot((a.y - b.y) * my)
+    let (dx, dy) = ((a.x - b.x) * mx, (a.y - b.y) * my);
+    // Not `hypot`: a libm call, and these values cannot overflow.
+    (dx * dx + dy * dy).sqrt()
 }
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -126,12 +128,21 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
     let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     let mut names: Vec<&str> = Vec::new();
     let mut keys: Vec<(u32, i64, u32)> = Vec::with_capacity(fixes.len());
+    // Batches come worker by worker: the previous fix's worker spares most hash lookups.
+    let mut previous: Option<(&str, u32)> = None;
     for (k, f) in fixes.iter().enumerate() {
-        let next = names.len() as u32;
-        let id = *ids.entry(f.worker.as_str()).or_insert_with(|| {
-            names.push(f.worker.as_str());
-            next
-        });
+        let id = match previous {
+            Some((name, id)) if name == f.worker => id,
+            _ => {
+                let next = names.len() as u32;
+                let id = *ids.entry(f.worker.as_str()).or_insert_with(|| {
+                    names.push(f.worker.as_str());
+                    next
+                });
+                previous = Some((f.worker.as_str(), id));
+                id
+            }
+        };
         keys.push((id, f.at.timestamp_micros(), k as u32));
     }
     // Worker ids in name order, so tracks come out sorted by worker.
@@ -142,64 +153,123 @@ pub fn clean(fixes: Vec<Fix>, policy: &CleaningPolicy) -> Cleaned {
         rank_of[id as usize] = r as u32;
     }
     drop(ids);
+    // Counting sort by worker, then each worker's (nearly sorted) fixes by time; the input position breaks ties,
+    // so the first copy of a duplicate is kept.
+    let mut starts = vec![0usize; names.len() + 1];
     for key in &mut keys {
         key.0 = rank_of[key.0 as usize];
+        starts[key.0 as usize + 1] += 1;
     }
-    // Stable on the input position, so the first copy of a duplicate is kept.
-    keys.sort_unstable();
-    let mut slots: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
+    for w in 0..names.len() {
+        starts[w + 1] += starts[w];
+    }
+    let mut fill = starts.clone();
+    let mut order: Vec<(i64, u32)> = vec![(0, 0); keys.len()];
+    for &(w, at, k) in &keys {
+        order[fill[w as usize]] = (at, k);
+        fill[w as usize] += 1;
+    }
+    drop(keys);
+    // Workers are independent: split them into contiguous, about equal runs of fixes, one per core.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, names.len().max(1));
+    let mut chunks: Vec<Chunk<'_>> = Vec::with_capacity(threads);
+    let (mut rest, mut w0) = (&mut order[..], 0);
+    for t in 1..=threads {
+        let goal = starts[names.len()] * t / threads;
+        let w1 = if t == threads {
+            names.len()
+        } else {
+            w0 + starts[w0..=names.len()]
+                .partition_point(|&s| s < goal)
+                .saturating_sub(1)
+        };
+        let w1 = w1.max(w0);
+        let (mine, tail) = rest.split_at_mut(starts[w1] - starts[w0]);
+        chunks.push((mine, &starts[w0..=w1]));
+        rest = tail;
+        w0 = w1;
+    }
+    let all = &fixes;
+    let parts: Vec<Cleaned> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(order, starts)| scope.spawn(move || clean_workers(all, order, starts, policy)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a cleaning worker does not panic"))
+            .collect()
+    });
     let mut out = Cleaned::default();
-    let mut start = 0;
-    while start < keys.len() {
-        let worker = keys[start].0;
-        let end = start + keys[start..].partition_point(|k| k.0 == worker);
-        let mut run: Vec<Fix> = Vec::with_capacity(end - start);
+    for part in parts {
+        out.tracks.extend(part.tracks);
+        out.rejected.extend(part.rejected);
+        out.duplicates += part.duplicates;
+    }
+    // Kept fixes live on in the tracks; the input (a string per fix) is freed here.
+    drop(fixes);
+    out
+}
+
+/// Some workers' `(time, input position)` runs, and the offsets of each worker's run (see [`clean_workers`]).
+type Chunk<'a> = (&'a mut [(i64, u32)], &'a [usize]);
+
+/// Cleans the workers whose (time, input position) runs are `order[starts[k] - starts[0]..starts[k + 1] - starts[0]]`.
+fn clean_workers(
+    fixes: &[Fix],
+    order: &mut [(i64, u32)],
+    starts: &[usize],
+    policy: &CleaningPolicy,
+) -> Cleaned {
+    let mut out = Cleaned::default();
+    let mut run: Vec<&Fix> = Vec::new();
+    for w in starts.windows(2) {
+        let mine = &mut order[w[0] - starts[0]..w[1] - starts[0]];
+        mine.sort_unstable();
+        run.clear();
         let mut last_at = None;
-        for &(_, at, k) in &keys[start..end] {
-            let Some(fix) = slots[k as usize].take() else {
-                continue;
-            };
+        for &(at, k) in &*mine {
+            let fix = &fixes[k as usize];
             if last_at == Some(at) {
                 out.duplicates += 1;
                 continue;
             }
             last_at = Some(at);
-            if invalid(&fix) {
-                out.rejected.push((fix, Reason::Invalid));
+            if invalid(fix) {
+                out.rejected.push((fix.clone(), Reason::Invalid));
             } else if fix.accuracy_m > policy.max_accuracy_m {
-                out.rejected.push((fix, Reason::PoorAccuracy));
+                out.rejected.push((fix.clone(), Reason::PoorAccuracy));
             } else {
                 run.push(fix);
             }
         }
-        clean_worker(run, policy, &mut out);
-        start = end;
+        clean_worker(&run, policy, &mut out);
     }
     out
 }
 
 /// Spikes, speeds and gaps for one worker's time-ordered, valid fixes.
-fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
+fn clean_worker(run: &[&Fix], policy: &CleaningPolicy, out: &mut Cleaned) {
     let n = run.len();
-    let spike: Vec<bool> = (0..n)
-        .map(|i| {
-            if i == 0 || i + 1 == n {
-                return false;
-            }
-            let (p, f, q) = (&run[i - 1], &run[i], &run[i + 1]);
-            if seconds(p.at, f.at) > policy.max_gap_s || seconds(f.at, q.at) > policy.max_gap_s {
-                return false;
-            }
-            let (out_m, back_m) = (distance_m(p.point, f.point), distance_m(f.point, q.point));
-            out_m > policy.spike_m
-                && back_m > policy.spike_m
-                && distance_m(p.point, q.point) < 0.5 * out_m.min(back_m)
-        })
-        .collect();
+    let spike = |i: usize| {
+        if i == 0 || i + 1 == n {
+            return false;
+        }
+        let (p, f, q) = (run[i - 1], run[i], run[i + 1]);
+        if seconds(p.at, f.at) > policy.max_gap_s || seconds(f.at, q.at) > policy.max_gap_s {
+            return false;
+        }
+        let (out_m, back_m) = (distance_m(p.point, f.point), distance_m(f.point, q.point));
+        out_m > policy.spike_m
+            && back_m > policy.spike_m
+            && distance_m(p.point, q.point) < 0.5 * out_m.min(back_m)
+    };
     let mut track: Option<PatrolTrack> = None;
-    for (fix, spike) in run.into_iter().zip(spike) {
-        if spike {
-            out.rejected.push((fix, Reason::Spike));
+    for (i, &fix) in run.iter().enumerate() {
+        if spike(i) {
+            out.rejected.push((fix.clone(), Reason::Spike));
             continue;
         }
         if let Some(t) = &mut track {
@@ -209,7 +279,7 @@ fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
                 if distance_m(last_point, fix.point)
                     > policy.max_speed_mps * dt + policy.speed_slack_m
                 {
-                    out.rejected.push((fix, Reason::TooFast));
+                    out.rejected.push((fix.clone(), Reason::TooFast));
                 } else {
                     t.fixes.push((fix.at, fix.point));
                 }
@@ -218,7 +288,7 @@ fn clean_worker(run: Vec<Fix>, policy: &CleaningPolicy, out: &mut Cleaned) {
             out.tracks.extend(track.take());
         }
         track = Some(PatrolTrack {
-            worker: fix.worker,
+            worker: fix.worker.clone(),
             fixes: vec![(fix.at, fix.point)],
         });
     }

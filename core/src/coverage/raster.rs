@@ -46,12 +46,7 @@ impl Raster {
 
     /// First cell whose centre is at or after `v` along an axis starting at `origin`.
     fn first_at_or_after(&self, origin: f64, v: f64) -> i64 {
-        ((v - origin) / self.cell_m - 0.5).ceil() as i64
-    }
-
-    /// Last cell whose centre is at or before `v`.
-    fn last_at_or_before(&self, origin: f64, v: f64) -> i64 {
-        ((v - origin) / self.cell_m - 0.5).floor() as i64
+        ceil_i64((v - origin) / self.cell_m - 0.5)
     }
 
     /// Sets cells `i0..=i1` of row `j`, clamped to the raster.
@@ -75,6 +70,15 @@ impl Raster {
             }
             row[w1] |= hi_mask;
         }
+    }
+
+    /// The words of row `j` (cell `i` is bit `i % 64` of word `i / 64`).
+    pub fn row(&self, j: usize) -> &[u64] {
+        &self.bits[j * self.words..(j + 1) * self.words]
+    }
+
+    pub fn row_mut(&mut self, j: usize) -> &mut [u64] {
+        &mut self.bits[j * self.words..(j + 1) * self.words]
     }
 
     pub fn get(&self, i: usize, j: usize) -> bool {
@@ -114,17 +118,41 @@ impl Raster {
     }
 
     /// Sets the cells whose centre is within `r` of segment `a`–`b` (a point when `a == b`).
+    ///
+    /// The hot loop of coverage: in cell units with cell centres on integers, the per-segment constants are
+    /// computed once and each row costs two square roots and a few multiplications.
+    #[expect(clippy::many_single_char_names, reason = "geometry notation")]
     pub fn fill_capsule(&mut self, a: Xy, b: Xy, r: f64) {
-        let j0 = self.first_at_or_after(self.y0, a[1].min(b[1]) - r).max(0);
-        let j1 = self
-            .last_at_or_before(self.y0, a[1].max(b[1]) + r)
-            .min(self.ny as i64 - 1);
+        let inv = 1.0 / self.cell_m;
+        let (ax, ay) = ((a[0] - self.x0) * inv - 0.5, (a[1] - self.y0) * inv - 0.5);
+        let (bx, by) = ((b[0] - self.x0) * inv - 0.5, (b[1] - self.y0) * inv - 0.5);
+        let rr = r * inv;
+        let rr2 = rr * rr;
+        let top = self.ny as i64 - 1;
+        let j0 = ceil_i64(ay.min(by) - rr).max(0);
+        let j1 = floor_i64(ay.max(by) + rr).min(top);
+        if j0 > j1 || rr.is_nan() || rr < 0.0 {
+            return;
+        }
+        let body = Body::new([ax, ay], [bx, by], rr);
         for j in j0..=j1 {
-            let j = j as usize;
-            if let Some((lo, hi)) = capsule_row(a, b, r, self.row_centre(j)) {
-                let i0 = self.first_at_or_after(self.x0, lo);
-                let i1 = self.last_at_or_before(self.x0, hi);
-                self.fill(j, i0, i1);
+            let y = j as f64;
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for (px, py) in [(ax, ay), (bx, by)] {
+                let e = y - py;
+                let w2 = rr2 - e * e;
+                if w2 >= 0.0 {
+                    let w = w2.sqrt();
+                    lo = lo.min(px - w);
+                    hi = hi.max(px + w);
+                }
+            }
+            if let Some((l, h)) = body.row(y) {
+                lo = lo.min(l);
+                hi = hi.max(h);
+            }
+            if lo <= hi {
+                self.fill(j as usize, ceil_i64(lo), floor_i64(hi));
             }
         }
     }
@@ -153,52 +181,79 @@ impl Raster {
     }
 }
 
-#[expect(clippy::many_single_char_names, reason = "geometry notation")]
-/// The x-interval where the horizontal line at `y` meets the capsule of radius `r` around `a`–`b`.
-fn capsule_row(a: Xy, b: Xy, r: f64, y: f64) -> Option<(f64, f64)> {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for p in [a, b] {
-        let dy = y - p[1];
-        if dy.abs() <= r {
-            let w = (r * r - dy * dy).sqrt();
-            lo = lo.min(p[0] - w);
-            hi = hi.max(p[0] + w);
+/// `x as i64` rounded toward −∞ (saturating): `f64::floor` is a libm call on baseline x86-64.
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    t - i64::from((t as f64) > x)
+}
+
+fn ceil_i64(x: f64) -> i64 {
+    let t = x as i64;
+    t + i64::from((t as f64) < x)
+}
+
+/// The body of a capsule (the points whose projection falls on the segment, at most `r` from its line), per row.
+struct Body {
+    a: Xy,
+    /// Along: `x ∈ ax − e·dy/dx + [0, len²/dx]` at row offset `e = y − ay` (sorted), when `dx ≠ 0`.
+    dy_over_dx: f64,
+    len2_over_dx: f64,
+    /// Across: `x ∈ ax + e·dx/dy ± r·len/|dy|`, when `dy ≠ 0`.
+    dx_over_dy: f64,
+    half: f64,
+    dx: f64,
+    dy: f64,
+    len2: f64,
+    r: f64,
+}
+
+impl Body {
+    fn new(a: Xy, b: Xy, r: f64) -> Body {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len2 = dx * dx + dy * dy;
+        Body {
+            a,
+            dy_over_dx: dy / dx,
+            len2_over_dx: len2 / dx,
+            dx_over_dy: dx / dy,
+            half: r * len2.sqrt() / dy.abs(),
+            dx,
+            dy,
+            len2,
+            r,
         }
     }
-    // The body: points whose projection falls on the segment, at most r from its line.
-    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-    let len2 = dx * dx + dy * dy;
-    if len2 > 0.0 {
-        let len = len2.sqrt();
-        let ry = y - a[1];
-        // Projection t(x) = ((x - ax)·dx + ry·dy) / len², wanted in [0, 1].
-        let along = if dx == 0.0 {
-            let t = ry * dy / len2;
-            (0.0..=1.0)
-                .contains(&t)
-                .then_some((f64::NEG_INFINITY, f64::INFINITY))
-        } else {
-            let x_at = |t: f64| a[0] + (t * len2 - ry * dy) / dx;
-            let (u, v) = (x_at(0.0), x_at(1.0));
-            Some((u.min(v), u.max(v)))
-        };
-        // Signed offset s(x) = ((x - ax)·dy - ry·dx) / len, wanted in [-r, r].
-        let across = if dy == 0.0 {
-            ((ry * dx / len).abs() <= r).then_some((f64::NEG_INFINITY, f64::INFINITY))
-        } else {
-            let x_at = |s: f64| a[0] + (s * len + ry * dx) / dy;
-            let (u, v) = (x_at(-r), x_at(r));
-            Some((u.min(v), u.max(v)))
-        };
-        if let (Some((l1, h1)), Some((l2, h2))) = (along, across) {
-            let (l, h) = (l1.max(l2), h1.min(h2));
-            if l <= h {
-                lo = lo.min(l);
-                hi = hi.max(h);
+
+    /// The x-interval of the body on the row at `y`.
+    fn row(&self, y: f64) -> Option<(f64, f64)> {
+        if self.len2 <= 0.0 {
+            return None;
+        }
+        let e = y - self.a[1];
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        if self.dx == 0.0 {
+            // Vertical: the projection depends on y only.
+            let t = e * self.dy;
+            if t < 0.0 || t > self.len2 {
+                return None;
             }
+        } else {
+            let u = self.a[0] - e * self.dy_over_dx;
+            let v = u + self.len2_over_dx;
+            (lo, hi) = (u.min(v), u.max(v));
         }
+        if self.dy == 0.0 {
+            // Horizontal: the offset depends on y only.
+            if e.abs() > self.r {
+                return None;
+            }
+        } else {
+            let c = self.a[0] + e * self.dx_over_dy;
+            lo = lo.max(c - self.half);
+            hi = hi.min(c + self.half);
+        }
+        (lo <= hi).then_some((lo, hi))
     }
-    (lo <= hi).then_some((lo, hi))
 }
 
 /// Distance from `p` to segment `a`–`b`.
