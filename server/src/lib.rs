@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod positions;
 pub mod serve;
 pub mod sources;
 pub mod state;

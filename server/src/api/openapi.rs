@@ -25,12 +25,15 @@ use crate::AppState;
         super::tiles::composite_tile,
         super::tiles::layer_tilejson,
         super::tiles::composite_tilejson,
+        super::patrols::ingest,
+        super::coverage::get_coverage,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),
         (name = "grids", description = "The tree of areas as GeoJSON"),
         (name = "tiles", description = "Vector tiles (MVT) and TileJSON for the web map"),
         (name = "operations", description = "Health and metrics"),
+        (name = "patrols", description = "Grid workers' GPS fixes and patrol coverage"),
     )
 )]
 pub struct ApiDoc;

@@ -512,4 +512,23 @@ impl GridStore for GpkgStore {
                 .await?,
         )
     }
+
+    async fn insert_fixes(&self, fixes: &[super::StoredFix]) -> Result<u64, StoreError> {
+        super::patrols::gpkg_insert(&self.pool, fixes).await
+    }
+
+    async fn patrol_fixes(
+        &self,
+        query: &super::FixQuery,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::gpkg_fixes(&self.pool, query).await
+    }
+
+    async fn recent_fixes(
+        &self,
+        since: DateTime<Utc>,
+        per_worker: u32,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::gpkg_recent(&self.pool, since, per_worker).await
+    }
 }

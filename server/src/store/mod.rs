@@ -2,6 +2,7 @@
 
 mod common;
 mod gpkg;
+mod patrols;
 mod postgis;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use gridmap_core::{Area, City};
 
 pub use gpkg::GpkgStore;
+pub use patrols::{FixQuery, StoredFix};
 pub use postgis::PostgisStore;
 
 /// Errors of a store; internals are logged, never shown to API clients.
@@ -80,4 +82,16 @@ pub trait GridStore: Send + Sync {
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
     /// A number that grows with every write, for replicas to notice changes.
     async fn data_version(&self) -> Result<i64, StoreError>;
+
+    /// Stores raw patrol fixes in one transaction, skipping any whose `(worker, at)` is already stored (or
+    /// repeated in `fixes`); returns how many were new.
+    async fn insert_fixes(&self, fixes: &[StoredFix]) -> Result<u64, StoreError>;
+    /// Stored fixes of a window (see [`FixQuery`]), by worker then time.
+    async fn patrol_fixes(&self, query: &FixQuery) -> Result<Vec<StoredFix>, StoreError>;
+    /// Each worker's last `per_worker` fixes at or after `since`, by worker then time (latest positions).
+    async fn recent_fixes(
+        &self,
+        since: DateTime<Utc>,
+        per_worker: u32,
+    ) -> Result<Vec<StoredFix>, StoreError>;
 }
