@@ -170,11 +170,12 @@ fn fix_json(worker: &str, at: DateTime<Utc>, p: Coord<f64>, crs: Option<&str>) -
 }
 
 fn ndjson(values: &[Value]) -> Vec<u8> {
-    values
-        .iter()
-        .map(|v| format!("{v}\n"))
-        .collect::<String>()
-        .into_bytes()
+    let mut out = Vec::new();
+    for v in values {
+        serde_json::to_writer(&mut out, v).expect("serialise JSON");
+        out.push(b'\n');
+    }
+    out
 }
 
 fn to_json(v: &Value) -> Vec<u8> {
