@@ -603,3 +603,51 @@ async fn a_restart_keeps_every_fix_and_the_latest_positions() {
     })
     .await;
 }
+
+/// Not a check: ingest and coverage times on the sample city (run with `--ignored --nocapture`).
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn measure_ingest_and_street_coverage() {
+    each_store(|t| async move {
+        let city = gridmap_data::sample_city();
+        t.store
+            .write_city(&city, &note("test", 1))
+            .await
+            .expect("write the sample city");
+        let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+        let params = gridmap_data::TrackParams::day(7, 120);
+        let fixes: Vec<Value> = gridmap_data::generate_tracks(&city, &params)
+            .into_iter()
+            .map(|f| json!({"worker": f.worker, "at": f.at.to_rfc3339(), "lon": f.point.x, "lat": f.point.y, "accuracy": f.accuracy_m}))
+            .collect();
+        let clock = std::time::Instant::now();
+        for chunk in fixes.chunks(100_000) {
+            let (status, _, body) = server
+                .post("/v1/patrols", "application/x-ndjson", ndjson(chunk))
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let ingest_s = clock.elapsed().as_secs_f64();
+        let street = city
+            .areas
+            .iter()
+            .find(|a| a.level == Level::Street)
+            .expect("a street");
+        let clock = std::time::Instant::now();
+        let (status, _, body) = server
+            .get(&format!("/v1/coverage?street={}&from=2026-03-02", street.code))
+            .await;
+        assert_eq!(status, 200);
+        println!(
+            "{}: ingest {} fixes in {ingest_s:.2} s ({:.0} fixes/s); street {} coverage ({} grids, {} fixes read) in {:.2} s",
+            t.backend,
+            fixes.len(),
+            fixes.len() as f64 / ingest_s,
+            street.code,
+            body["grids"].as_array().map_or(0, Vec::len),
+            body["fixes"],
+            clock.elapsed().as_secs_f64()
+        );
+    })
+    .await;
+}
