@@ -7,6 +7,7 @@ pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod escalation;
+pub mod positions;
 pub mod report_feed;
 pub mod serve;
 pub mod sources;

@@ -122,6 +122,8 @@ pub struct AppState {
     /// Snapshot replacements take turns, so the tile cache is carried over from each snapshot to the next.
     replace_lock: Mutex<()>,
     pub tile_cache: Arc<TileCache>,
+    /// Grid workers' latest positions (patrol fixes), for the on-duty staff choice of report routing.
+    pub positions: crate::positions::Positions,
     /// When the store last answered a health check, and whether it did (see [`AppState::store_up`]).
     store_checked: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
     /// The time for reports: intake, deadlines, escalation.
@@ -148,6 +150,7 @@ impl AppState {
         let snapshot = load_snapshot(store.as_ref()).await?;
         let tile_cache = Arc::new(TileCache::new(config.tile_cache_bytes));
         let feed = ReportFeed::start(store.clone(), clock.clone()).await?;
+        let positions = crate::positions::Positions::load(store.as_ref(), clock.now()).await?;
         Ok(AppState {
             clock,
             feed,
@@ -157,6 +160,7 @@ impl AppState {
             write_lock: Mutex::new(()),
             replace_lock: Mutex::new(()),
             tile_cache,
+            positions,
             store_checked: std::sync::Mutex::new(None),
         })
     }

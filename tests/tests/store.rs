@@ -458,6 +458,7 @@ async fn gdal_opens_the_geopackage() {
             "4: reports (Point)",
             "5: staff (None)",
             "6: report_events (None)",
+            ": patrol_fixes (Point)",
         ] {
             assert!(layers.contains(line), "missing `{line}` in:\n{layers}");
         }
@@ -469,7 +470,8 @@ async fn gdal_opens_the_geopackage() {
                     .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
             })
             .count();
-        assert_eq!(listed, 6, "{layers}");
+        // Patrol fixes (issue 5) are a point layer of their own.
+        assert_eq!(listed, 7, "{layers}");
 
         let summary = ogrinfo(&["-ro", "-so", file, "areas", "addresses", "roads", "staff"]);
         let layer = |name: &str| -> String {

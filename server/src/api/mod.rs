@@ -1,11 +1,13 @@
 //! HTTP API: one router per module, merged here.
 
 mod addresses;
+mod coverage;
 mod grids;
 mod health;
 mod indicators;
 mod locate;
 mod openapi;
+mod patrols;
 pub mod reports;
 pub mod tiles;
 pub mod views;
@@ -42,6 +44,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(openapi::router())
         .merge(tiles::router())
         .merge(web::router())
+        .merge(patrols::router())
+        .merge(coverage::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -31,6 +31,8 @@ use crate::AppState;
         super::reports::act_on_report,
         super::reports::stream_reports,
         super::indicators::get_indicators,
+        super::patrols::ingest,
+        super::coverage::get_coverage,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),
@@ -38,6 +40,7 @@ use crate::AppState;
         (name = "tiles", description = "Vector tiles (MVT) and TileJSON for the web map"),
         (name = "reports", description = "Incident reports: intake, routing, the case workflow, live updates, indicators"),
         (name = "operations", description = "Health and metrics"),
+        (name = "patrols", description = "Grid workers' GPS fixes and patrol coverage"),
     )
 )]
 pub struct ApiDoc;

@@ -434,11 +434,12 @@ pub async fn create_report(
                 ),
             )])
         })?;
-    // Worker positions arrive with patrol tracks (issue 5); until then the roster decides.
+    // Workers' latest patrol fixes pick the nearest one on duty; without any the roster decides.
+    let area = index.area(routed.area);
     let staff = choose_staff(
-        index.area(routed.area),
+        area,
         intake.point,
-        &[],
+        &state.positions.for_staff(&area.staff),
         now,
         ON_DUTY_WINDOW,
     );

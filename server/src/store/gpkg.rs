@@ -639,6 +639,25 @@ impl GridStore for GpkgStore {
         // Only this process writes the file: the server announces its own changes.
         Ok(None)
     }
+
+    async fn insert_fixes(&self, fixes: &[super::StoredFix]) -> Result<u64, StoreError> {
+        super::patrols::gpkg_insert(&self.pool, fixes).await
+    }
+
+    async fn patrol_fixes(
+        &self,
+        query: &super::FixQuery,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::gpkg_fixes(&self.pool, query).await
+    }
+
+    async fn recent_fixes(
+        &self,
+        since: DateTime<Utc>,
+        per_worker: u32,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::gpkg_recent(&self.pool, since, per_worker).await
+    }
 }
 
 /// `Option<DateTime>` as GeoPackage `DATETIME` text.

@@ -2,6 +2,7 @@
 
 mod common;
 mod gpkg;
+mod patrols;
 mod postgis;
 mod report_rows;
 
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use gridmap_core::{Area, City, Report, Stage};
 
 pub use gpkg::GpkgStore;
+pub use patrols::{FixQuery, StoredFix};
 pub use postgis::PostgisStore;
 
 /// Channel on which PostGIS announces report changes (see `migrations/postgis/0004_reports.sql`).
@@ -129,4 +131,15 @@ pub trait GridStore: Send + Sync {
     async fn report_notifications(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
+    /// Stores raw patrol fixes in one transaction, skipping any whose `(worker, at)` is already stored (or
+    /// repeated in `fixes`); returns how many were new.
+    async fn insert_fixes(&self, fixes: &[StoredFix]) -> Result<u64, StoreError>;
+    /// Stored fixes of a window (see [`FixQuery`]), by worker then time.
+    async fn patrol_fixes(&self, query: &FixQuery) -> Result<Vec<StoredFix>, StoreError>;
+    /// Each worker's last `per_worker` fixes at or after `since`, by worker then time (latest positions).
+    async fn recent_fixes(
+        &self,
+        since: DateTime<Utc>,
+        per_worker: u32,
+    ) -> Result<Vec<StoredFix>, StoreError>;
 }

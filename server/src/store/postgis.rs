@@ -557,6 +557,25 @@ impl GridStore for PostgisStore {
         });
         Ok(Some(rx))
     }
+
+    async fn insert_fixes(&self, fixes: &[super::StoredFix]) -> Result<u64, StoreError> {
+        super::patrols::pg_insert(&self.pool, fixes).await
+    }
+
+    async fn patrol_fixes(
+        &self,
+        query: &super::FixQuery,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::pg_fixes(&self.pool, query).await
+    }
+
+    async fn recent_fixes(
+        &self,
+        since: DateTime<Utc>,
+        per_worker: u32,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::pg_recent(&self.pool, since, per_worker).await
+    }
 }
 
 /// Inserts the report's events after `stored_seq`.

@@ -1,0 +1,653 @@
+//! Patrol fixes and coverage through real HTTP, on both stores.
+//!
+//! Coverage is checked on a hand-made community whose answer is analytic: two rectangular grids side by side
+//! (400 m × 300 m each), one worker walking two straight north-south lines across the west grid, far enough
+//! apart that their R-strips never meet and extending beyond the grid by more than R. The covered part of the
+//! west grid is then exactly two 2R × 300 m strips: coverage R/100 for the grid, R/200 for the community, 0
+//! for the east grid.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use geo::{Distance, Geodesic, GeodesicArea};
+use geo_types::{Coord, MultiPolygon, Point, Polygon};
+use gridmap_core::{Area, City, Crs, GridKind, Level, StaffMember, StaffRole, geodesy};
+use gridmap_server::state::ApiConfig;
+use gridmap_server::store::{FixQuery, GpkgStore, GridStore, PostgisStore, StoredFix};
+use gridmap_tests::{Backend, TestServer, TestStore, each_store, note, rect_ring};
+use serde_json::{Value, json};
+
+/// South-west corner of the test community.
+const X0: f64 = 114.05;
+const Y0: f64 = 33.55;
+const WORKER: &str = "13800000002";
+
+/// lon/lat of a point `x` m east and `y` m north of the corner (local frame; a 1e-4 scale error at 1 km).
+fn at_m(x: f64, y: f64) -> Coord<f64> {
+    let (mx, my) = geodesy::metres_per_degree(Y0);
+    Coord {
+        x: X0 + x / mx,
+        y: Y0 + y / my,
+    }
+}
+
+fn rect_m(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+    let (a, b) = (at_m(x0, y0), at_m(x1, y1));
+    MultiPolygon(vec![Polygon::new(rect_ring(a.x, a.y, b.x, b.y), vec![])])
+}
+
+fn area(code: &str, level: Level, parent: Option<&str>, geometry: MultiPolygon<f64>) -> Area {
+    Area {
+        code: code.to_owned(),
+        name: format!("{} {code}", level.as_str()),
+        level,
+        kind: (level >= Level::Grid).then_some(GridKind::Residential),
+        parent: parent.map(str::to_owned),
+        geometry,
+        staff: Vec::new(),
+    }
+}
+
+const COMMUNITY: &str = "411104001001";
+const WEST: &str = "411104001001001";
+const EAST: &str = "411104001001002";
+
+/// District ⊃ street ⊃ community (800 m × 300 m) ⊃ west and east grids, each split into two micro-grids.
+fn city() -> City {
+    let mut west = area(
+        WEST,
+        Level::Grid,
+        Some(COMMUNITY),
+        rect_m(0.0, 0.0, 400.0, 300.0),
+    );
+    west.staff = vec![
+        StaffMember {
+            name: "张伟".into(),
+            phone: "13800000001".into(),
+            role: StaffRole::Leader,
+        },
+        StaffMember {
+            name: "李娜".into(),
+            phone: WORKER.into(),
+            role: StaffRole::FullTime,
+        },
+    ];
+    City {
+        areas: vec![
+            area(
+                "411104",
+                Level::District,
+                None,
+                rect_m(-500.0, -500.0, 1300.0, 800.0),
+            ),
+            area(
+                "411104001",
+                Level::Street,
+                Some("411104"),
+                rect_m(-500.0, -500.0, 1300.0, 800.0),
+            ),
+            area(
+                COMMUNITY,
+                Level::Community,
+                Some("411104001"),
+                rect_m(0.0, 0.0, 800.0, 300.0),
+            ),
+            west,
+            area(
+                EAST,
+                Level::Grid,
+                Some(COMMUNITY),
+                rect_m(400.0, 0.0, 800.0, 300.0),
+            ),
+            area(
+                &format!("{WEST}001"),
+                Level::MicroGrid,
+                Some(WEST),
+                rect_m(0.0, 0.0, 200.0, 300.0),
+            ),
+            area(
+                &format!("{WEST}002"),
+                Level::MicroGrid,
+                Some(WEST),
+                rect_m(200.0, 0.0, 400.0, 300.0),
+            ),
+            area(
+                &format!("{EAST}001"),
+                Level::MicroGrid,
+                Some(EAST),
+                rect_m(400.0, 0.0, 600.0, 300.0),
+            ),
+            area(
+                &format!("{EAST}002"),
+                Level::MicroGrid,
+                Some(EAST),
+                rect_m(600.0, 0.0, 800.0, 300.0),
+            ),
+        ],
+        addresses: Vec::new(),
+        roads: Vec::new(),
+    }
+}
+
+/// 2026-03-02 08:30 Beijing time.
+fn start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_411_400, 0).expect("a valid time")
+}
+
+/// The walk: north along x = 100 m from y = -100 to 400, east to x = 260 m, south to y = -100; 1.25 m/s, a fix
+/// every 10 s, WGS-84. Returns (time, point) pairs.
+fn walk(from: DateTime<Utc>) -> Vec<(DateTime<Utc>, Coord<f64>)> {
+    let legs = [
+        ((100.0, -100.0), (100.0, 400.0)),
+        ((100.0, 400.0), (260.0, 400.0)),
+        ((260.0, 400.0), (260.0, -100.0)),
+    ];
+    let mut out = Vec::new();
+    let mut t = 0_i64;
+    for (k, ((x0, y0), (x1, y1))) in legs.into_iter().enumerate() {
+        let length: f64 = f64::hypot(x1 - x0, y1 - y0);
+        let steps = (length / 12.5).round() as i64;
+        // Each leg starts where the last ended; skip the shared point.
+        for s in i64::from(k > 0)..=steps {
+            let f = s as f64 / steps as f64;
+            out.push((
+                from + TimeDelta::seconds(t),
+                at_m(x0 + f * (x1 - x0), y0 + f * (y1 - y0)),
+            ));
+            t += 10;
+        }
+    }
+    out
+}
+
+fn fix_json(worker: &str, at: DateTime<Utc>, p: Coord<f64>, crs: Option<&str>) -> Value {
+    let mut v =
+        json!({"worker": worker, "at": at.to_rfc3339(), "lon": p.x, "lat": p.y, "accuracy": 5.0});
+    if let Some(crs) = crs {
+        v["crs"] = json!(crs);
+    }
+    v
+}
+
+fn ndjson(values: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in values {
+        serde_json::to_writer(&mut out, v).expect("serialise JSON");
+        out.push(b'\n');
+    }
+    out
+}
+
+fn to_json(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("serialise JSON")
+}
+
+async fn serve(t: &TestStore) -> TestServer {
+    t.store
+        .write_city(&city(), &note("test", 1))
+        .await
+        .expect("write the test city");
+    TestServer::start(t.store.clone(), ApiConfig::default()).await
+}
+
+async fn stored(store: &dyn GridStore) -> Vec<StoredFix> {
+    store
+        .patrol_fixes(&FixQuery {
+            from: DateTime::from_timestamp(0, 0).expect("epoch"),
+            to: DateTime::from_timestamp(4_000_000_000, 0).expect("2096"),
+            near: None,
+        })
+        .await
+        .expect("read the stored fixes")
+}
+
+/// Posts the walk: its first half as JSON (WGS-84), its second half as NDJSON in GCJ-02 and backwards.
+async fn post_walk(server: &TestServer, from: DateTime<Utc>) -> usize {
+    let fixes = walk(from);
+    let half = fixes.len() / 2;
+    let first: Vec<Value> = fixes[..half]
+        .iter()
+        .map(|&(at, p)| fix_json(WORKER, at, p, None))
+        .collect();
+    let (status, _, body) = server
+        .post(
+            "/v1/patrols",
+            "application/json",
+            to_json(&json!({"fixes": first})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second: Vec<Value> = fixes[half..]
+        .iter()
+        .rev()
+        .map(|&(at, p)| fix_json(WORKER, at, Crs::Gcj02.from_wgs84(p), Some("gcj02")))
+        .collect();
+    let (status, _, body) = server
+        .post("/v1/patrols", "application/x-ndjson", ndjson(&second))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], fixes.len() - half, "{body}");
+    fixes.len()
+}
+
+#[tokio::test]
+async fn json_and_ndjson_batches_are_stored_once_whatever_their_order() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        let t0 = start();
+        let p = at_m(100.0, 100.0);
+        let batch: Vec<Value> = (0..6)
+            .map(|k| {
+                fix_json(
+                    WORKER,
+                    t0 + TimeDelta::seconds(10 * k),
+                    at_m(100.0, 100.0 + 12.0 * k as f64),
+                    None,
+                )
+            })
+            .collect();
+        let mut first = json!({"fixes": batch[..4].to_vec()});
+        // One fix of poor accuracy, one without accuracy, one in GCJ-02.
+        first["fixes"][1]["accuracy"] = json!(120.0);
+        first["fixes"][2]
+            .as_object_mut()
+            .expect("object")
+            .remove("accuracy");
+        let gcj = Crs::Gcj02.from_wgs84(at_m(100.0, 136.0));
+        first["fixes"][3]["lon"] = json!(gcj.x);
+        first["fixes"][3]["lat"] = json!(gcj.y);
+        first["fixes"][3]["crs"] = json!("gcj02");
+        let (status, _, body) = server
+            .post("/v1/patrols", "application/json", to_json(&first))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["received"], 4);
+        assert_eq!(body["accepted"], 4);
+        assert_eq!(body["duplicates"], 0);
+        assert_eq!(body["cleaning"]["rejected"]["poor_accuracy"], 1, "{body}");
+        assert_eq!(body["cleaning"]["kept"], 3, "{body}");
+
+        // The same fixes again, backwards, with two new ones and one repeated inside the batch, as NDJSON.
+        let mut again: Vec<Value> = first["fixes"].as_array().expect("array").clone();
+        again.extend(batch[4..].iter().cloned());
+        again.push(batch[5].clone());
+        again.reverse();
+        let (status, _, body) = server
+            .post("/v1/patrols", "application/x-ndjson", ndjson(&again))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["received"], 7);
+        assert_eq!(body["accepted"], 2);
+        assert_eq!(body["duplicates"], 5);
+        assert_eq!(body["cleaning"]["duplicates"], 1, "{body}");
+
+        let fixes = stored(t.store.as_ref()).await;
+        assert_eq!(fixes.len(), 6);
+        assert!(
+            fixes.windows(2).all(|w| w[0].at < w[1].at),
+            "stored in time order"
+        );
+        assert_eq!(fixes[0].point, p, "WGS-84 kept to the bit");
+        assert_eq!(fixes[1].accuracy_m, Some(120.0));
+        assert_eq!(fixes[2].accuracy_m, None);
+        let wgs = at_m(100.0, 136.0);
+        let off_m = Geodesic.distance(Point(fixes[3].point), Point(wgs));
+        assert!(off_m < 0.5, "GCJ-02 converted to WGS-84: {off_m} m off");
+        // The worker's position for report routing is the batch's last kept fix.
+        let position = server.state.positions.of(WORKER).expect("a position");
+        assert_eq!(position.at, t0 + TimeDelta::seconds(50));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_fixes_are_rejected_naming_the_field_and_nothing_is_stored() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        let good = fix_json(WORKER, start(), at_m(10.0, 10.0), None);
+        let with = |key: &str, value: Value| {
+            let mut fix = good.clone();
+            if value.is_null() {
+                fix.as_object_mut().expect("object").remove(key);
+            } else {
+                fix[key] = value;
+            }
+            fix
+        };
+        let json_cases: Vec<(Value, u16, &str)> = vec![
+            (with("worker", Value::Null), 422, "fixes/1/worker"),
+            (with("worker", json!("  ")), 422, "fixes/1/worker"),
+            (with("at", Value::Null), 422, "fixes/1/at"),
+            (with("at", json!("yesterday")), 422, "fixes/1/at"),
+            (with("at", json!("2999-01-01T00:00:00Z")), 422, "fixes/1/at"),
+            (with("lon", json!("NaN")), 422, "fixes/1/lon"),
+            (with("lon", Value::Null), 422, "fixes/1/lon"),
+            (with("lon", json!(181.0)), 422, "fixes/1/lon"),
+            (with("lat", json!(-95.5)), 422, "fixes/1/lat"),
+            (with("accuracy", json!(-3)), 422, "fixes/1/accuracy"),
+            (with("crs", json!("epsg3857")), 422, "fixes/1/crs"),
+            (json!(17), 422, "fixes/1"),
+        ];
+        for (bad, status_expected, field) in json_cases {
+            let body = json!({"fixes": [good.clone(), bad.clone()]});
+            let (status, content_type, problem) = server
+                .post("/v1/patrols", "application/json", to_json(&body))
+                .await;
+            assert_eq!(status, status_expected, "{bad}: {problem}");
+            assert_eq!(content_type, "application/problem+json");
+            assert_eq!(problem["field"], field, "{bad}: {problem}");
+        }
+        // NDJSON: NaN is not JSON, and a line without a time; named by 1-based line number.
+        let line = |v: &Value| format!("{v}\n");
+        let nan = format!(
+            "{}{{\"worker\":\"{WORKER}\",\"at\":\"2026-03-02T00:30:10Z\",\"lon\":NaN,\"lat\":33.55}}\n",
+            line(&good)
+        );
+        let no_at = format!("{}\n{}{}", line(&good), line(&good), line(&with("at", Value::Null)));
+        for (body, status_expected, field) in [(nan, 400, "lines/2"), (no_at, 422, "lines/4/at")] {
+            let (status, _, problem) = server
+                .post("/v1/patrols", "application/x-ndjson", body.into_bytes())
+                .await;
+            assert_eq!(status, status_expected, "{problem}");
+            assert_eq!(problem["field"], field, "{problem}");
+        }
+        // Whole-body mistakes.
+        for (body, content_type, status_expected, field) in [
+            (b"{\"fixes\": []}".to_vec(), "application/json", 400, "fixes"),
+            (b"{\"points\": []}".to_vec(), "application/json", 400, "fixes"),
+            (b"{\"fixes\": [".to_vec(), "application/json", 400, "body"),
+            (b"{\"fixes\": []}".to_vec(), "text/csv", 415, "content-type"),
+        ] {
+            let (status, _, problem) = server.post("/v1/patrols", content_type, body).await;
+            assert_eq!(status, status_expected, "{problem}");
+            assert_eq!(problem["field"], field, "{problem}");
+        }
+        assert!(stored(t.store.as_ref()).await.is_empty(), "a rejected batch stores nothing");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn more_than_100000_fixes_are_413_and_nothing_is_stored() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        let t0 = start();
+        let fixes: Vec<Value> = (0..100_001)
+            .map(|k| json!({"worker": WORKER, "at": (t0 + TimeDelta::seconds(k)).to_rfc3339(), "lon": X0, "lat": Y0}))
+            .collect();
+        let (status, content_type, problem) = server
+            .post("/v1/patrols", "application/x-ndjson", ndjson(&fixes))
+            .await;
+        assert_eq!(status, 413, "{problem}");
+        assert_eq!(content_type, "application/problem+json");
+        let (status, _, problem) = server
+            .post("/v1/patrols", "application/json", to_json(&json!({"fixes": fixes})))
+            .await;
+        assert_eq!(status, 413, "{problem}");
+        assert!(stored(t.store.as_ref()).await.is_empty());
+    })
+    .await;
+}
+
+fn close(actual: &Value, expected: f64, tolerance: f64, what: &str) {
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: not a number: {actual}"));
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{what}: {actual} vs expected {expected} (± {tolerance})"
+    );
+}
+
+#[tokio::test]
+async fn coverage_of_a_walked_grid_matches_the_analytic_strips() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        post_walk(&server, start()).await;
+        // Another worker walking the same lines a day later must not count.
+        post_walk_other_day(&server).await;
+        // Width and height measured geodesically, independent of the local frame.
+        let w_m = Geodesic.distance(Point(at_m(0.0, 0.0)), Point(at_m(400.0, 0.0)));
+        let h_m = Geodesic.distance(Point(at_m(0.0, 0.0)), Point(at_m(0.0, 300.0)));
+        let grid_m2 = city().areas[3].geometry.geodesic_area_unsigned();
+        for radius_m in [30.0, 50.0] {
+            let expected_grid = 2.0 * 2.0 * radius_m * h_m / grid_m2;
+            let (status, _, body) = server
+                .get(&format!("/v1/coverage?grid={WEST}&from=2026-03-02&to=2026-03-02&radius_m={radius_m}"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let c = &body["coverage"];
+            assert_eq!(c["code"], WEST);
+            close(&c["area_coverage"], expected_grid, 0.01, "west grid coverage");
+            close(&c["area_m2"], w_m * h_m, 0.001 * w_m * h_m, "west grid area");
+            assert_eq!(body["grids"], json!([]));
+            assert_eq!(body["fixes"], walk(start()).len());
+            // Both micro-grids walked; 8 minutes inside the grid (300 m twice at 1.25 m/s).
+            let visited: Vec<bool> = c["micro_grids"]
+                .as_array()
+                .expect("micro_grids")
+                .iter()
+                .map(|m| m["visited"].as_bool().expect("visited"))
+                .collect();
+            assert_eq!(visited, [true, true]);
+            close(&c["patrol_minutes"], 8.0, 0.25, "minutes in the grid");
+            assert_eq!(c["workers"][0]["worker"], WORKER);
+            assert_eq!(c["uncovered"]["type"], "MultiPolygon", "{}", c["uncovered"]);
+
+            // The community: itself and both grids.
+            let (status, _, body) = server
+                .get(&format!(
+                    "/v1/coverage?community={COMMUNITY}&from=2026-03-02T00:00:00%2B08:00&to=2026-03-03T00:00:00%2B08:00&radius_m={radius_m}"
+                ))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            close(&body["coverage"]["area_coverage"], expected_grid / 2.0, 0.01, "community coverage");
+            let grids: Vec<(&str, f64)> = body["grids"]
+                .as_array()
+                .expect("grids")
+                .iter()
+                .map(|g| (g["code"].as_str().expect("code"), g["area_coverage"].as_f64().expect("coverage")))
+                .collect();
+            assert_eq!(grids.len(), 2);
+            assert_eq!((grids[0].0, grids[1].0), (WEST, EAST));
+            assert!((grids[0].1 - expected_grid).abs() < 0.01);
+            assert!(grids[1].1.abs() < 1e-9, "the east grid was not walked: {}", grids[1].1);
+        }
+
+        // GeoJSON: the uncovered part of the west grid, about 1 - 0.3 of it at R = 30 m.
+        let (status, content_type, body) = server
+            .get(&format!("/v1/coverage?grid={WEST}&from=2026-03-02&format=geojson"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(content_type, "application/geo+json");
+        assert_eq!(body["type"], "FeatureCollection");
+        let features = body["features"].as_array().expect("features");
+        assert_eq!(features.len(), 1);
+        assert_eq!(features[0]["properties"]["code"], WEST);
+        let uncovered: geo_types::Geometry<f64> = geojson::Geometry::from_json_value(features[0]["geometry"].clone())
+            .expect("GeoJSON geometry")
+            .try_into()
+            .expect("a geo geometry");
+        let expected_uncovered = 1.0 - 4.0 * 30.0 * h_m / grid_m2;
+        close(
+            &json!(uncovered.geodesic_area_unsigned() / grid_m2),
+            expected_uncovered,
+            0.02,
+            "uncovered share from the polygons",
+        );
+    })
+    .await;
+}
+
+/// The walk, a day later, by another worker.
+async fn post_walk_other_day(server: &TestServer) {
+    let fixes: Vec<Value> = walk(start() + TimeDelta::days(1))
+        .into_iter()
+        .map(|(at, p)| fix_json("13900000009", at, p, None))
+        .collect();
+    let (status, _, body) = server
+        .post(
+            "/v1/patrols",
+            "application/json",
+            to_json(&json!({"fixes": fixes})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn coverage_rejects_unknown_codes_bad_dates_and_radii() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        for (query, status_expected, field) in [
+            (format!("grid={COMMUNITY}"), 404, None),
+            ("grid=411104009009009".to_owned(), 404, None),
+            ("community=411104001009".to_owned(), 404, None),
+            (format!("grid={WEST}&from=2026-02-30"), 400, Some("from")),
+            (format!("grid={WEST}&to=tomorrow"), 400, Some("to")),
+            (
+                format!("grid={WEST}&from=2026-03-03&to=2026-03-02"),
+                400,
+                Some("to"),
+            ),
+            (
+                format!("grid={WEST}&from=2026-01-01&to=2026-03-02"),
+                400,
+                Some("to"),
+            ),
+            (format!("grid={WEST}&radius_m=0"), 400, Some("radius_m")),
+            (format!("grid={WEST}&radius_m=abc"), 400, Some("radius_m")),
+            (format!("grid={WEST}&radius_m=NaN"), 400, Some("radius_m")),
+            (
+                format!("grid={WEST}&community={COMMUNITY}"),
+                400,
+                Some("grid"),
+            ),
+            (String::new(), 400, Some("grid")),
+            (format!("grid={WEST}&format=kml"), 400, Some("format")),
+        ] {
+            let (status, content_type, problem) =
+                server.get(&format!("/v1/coverage?{query}")).await;
+            assert_eq!(status, status_expected, "{query}: {problem}");
+            assert_eq!(content_type, "application/problem+json", "{query}");
+            if let Some(field) = field {
+                assert_eq!(problem["field"], field, "{query}: {problem}");
+            }
+        }
+        // No window given: today in Beijing time.
+        let (status, _, body) = server.get(&format!("/v1/coverage?grid={WEST}")).await;
+        assert_eq!(status, 200, "{body}");
+        let beijing = FixedOffset::east_opt(8 * 3600).expect("+08:00");
+        let today = Utc::now().with_timezone(&beijing).date_naive();
+        let midnight = today
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_local_timezone(beijing)
+            .single()
+            .expect("one midnight")
+            .with_timezone(&Utc);
+        let from: DateTime<Utc> = serde_json::from_value(body["from"].clone()).expect("from");
+        let to: DateTime<Utc> = serde_json::from_value(body["to"].clone()).expect("to");
+        assert_eq!((from, to), (midnight, midnight + TimeDelta::days(1)));
+        assert_eq!(body["coverage"]["area_coverage"], 0.0);
+    })
+    .await;
+}
+
+/// Reopens the same database or file, as a restarted server would.
+async fn reopen(t: &TestStore) -> Arc<dyn GridStore> {
+    match t.backend {
+        Backend::Gpkg => Arc::new(
+            GpkgStore::open(t.gpkg_path.as_ref().expect("a file"), false)
+                .await
+                .expect("reopen the GeoPackage"),
+        ),
+        Backend::Postgis => Arc::new(
+            PostgisStore::connect(t.database_url.as_ref().expect("a URL"))
+                .await
+                .expect("reconnect to PostGIS"),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_restart_keeps_every_fix_and_the_latest_positions() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        // Recent fixes, so the restarted server loads the worker's position; whole milliseconds survive.
+        let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("now");
+        let from = now - TimeDelta::minutes(20);
+        let n = post_walk(&server, from).await;
+        let before = stored(t.store.as_ref()).await;
+        assert_eq!(before.len(), n);
+        drop(server);
+
+        let store = reopen(&t).await;
+        let after = stored(store.as_ref()).await;
+        assert_eq!(after, before, "every fix back, bit for bit");
+        let restarted = TestServer::start(store, ApiConfig::default()).await;
+        let position = restarted
+            .state
+            .positions
+            .of(WORKER)
+            .expect("a position after restart");
+        let (last_at, last_point) = *walk(from).last().expect("a walk");
+        assert_eq!(position.at, last_at);
+        let off_m = Geodesic.distance(Point(position.point), Point(last_point));
+        assert!(off_m < 0.5, "{off_m} m");
+        // And report routing's staff list gets it.
+        let west = city().areas[3].clone();
+        let for_staff = restarted.state.positions.for_staff(&west.staff);
+        assert_eq!(for_staff.len(), 1);
+        assert_eq!(for_staff[0].worker, WORKER);
+    })
+    .await;
+}
+
+/// Not a check: ingest and coverage times on the sample city (run with `--ignored --nocapture`).
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn measure_ingest_and_street_coverage() {
+    each_store(|t| async move {
+        let city = gridmap_data::sample_city();
+        t.store
+            .write_city(&city, &note("test", 1))
+            .await
+            .expect("write the sample city");
+        let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+        let params = gridmap_data::TrackParams::day(7, 120);
+        let fixes: Vec<Value> = gridmap_data::generate_tracks(&city, &params)
+            .into_iter()
+            .map(|f| json!({"worker": f.worker, "at": f.at.to_rfc3339(), "lon": f.point.x, "lat": f.point.y, "accuracy": f.accuracy_m}))
+            .collect();
+        let clock = std::time::Instant::now();
+        for chunk in fixes.chunks(100_000) {
+            let (status, _, body) = server
+                .post("/v1/patrols", "application/x-ndjson", ndjson(chunk))
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let ingest_s = clock.elapsed().as_secs_f64();
+        let street = city
+            .areas
+            .iter()
+            .find(|a| a.level == Level::Street)
+            .expect("a street");
+        let clock = std::time::Instant::now();
+        let (status, _, body) = server
+            .get(&format!("/v1/coverage?street={}&from=2026-03-02", street.code))
+            .await;
+        assert_eq!(status, 200);
+        println!(
+            "{}: ingest {} fixes in {ingest_s:.2} s ({:.0} fixes/s); street {} coverage ({} grids, {} fixes read) in {:.2} s",
+            t.backend,
+            fixes.len(),
+            fixes.len() as f64 / ingest_s,
+            street.code,
+            body["grids"].as_array().map_or(0, Vec::len),
+            body["fixes"],
+            clock.elapsed().as_secs_f64()
+        );
+    })
+    .await;
+}
