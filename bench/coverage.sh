@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Patrol area coverage: gridmap against PostGIS on the same tracks and grids, in one run; then the whole city-day
-# for gridmap alone. Writes bench/COVERAGE.md.
+# for gridmap alone. Writes COVERAGE_RESULTS (default target/bench-coverage/coverage.md); bench/run.sh appends
+# it to bench/RESULTS.md.
 #
 #   bash bench/coverage.sh
 #   COVERAGE_PG_MICRO_GRIDS=10000 COVERAGE_PG_WORKERS=200 COVERAGE_PG_HOURS=1.64 COVERAGE_RADIUS=50 \
@@ -24,7 +25,7 @@ radius="${COVERAGE_RADIUS:-50}"
 city_micro="${COVERAGE_CITY_MICRO_GRIDS:-100000}"
 city_workers="${COVERAGE_CITY_WORKERS:-3000}"
 work="$repo/target/bench-coverage"
-results="$repo/bench/COVERAGE.md"
+results="${COVERAGE_RESULTS:-$repo/target/bench-coverage/coverage.md}"
 mkdir -p "$work"
 
 # shellcheck source=../tests/pg-cluster.sh

@@ -320,5 +320,9 @@ $(printf '%s\n' "${layer_rows[@]}")
 
 Raw outputs of this run are in \`target/bench/\` (wrk, pgbench, criterion).
 MD
+# Patrol coverage (issue 5): its own script, the same PostgreSQL, appended as a section.
+say "patrol coverage: bench/coverage.sh"
+COVERAGE_RESULTS="$work/coverage.md" bash "$repo/bench/coverage.sh"
+{ echo; cat "$work/coverage.md"; } >>"$results"
 say "wrote $results"
 cat "$results"
