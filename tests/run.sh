@@ -26,7 +26,7 @@ step() {
 }
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
-step test cargo test --workspace
+step test cargo test --workspace --no-fail-fast
 
 if [ "${#failed[@]}" -gt 0 ]; then
     say "FAILED: ${failed[*]}"

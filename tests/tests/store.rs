@@ -456,9 +456,9 @@ async fn gdal_opens_the_geopackage() {
             "2: addresses (Point)",
             "3: roads (Line String)",
             "4: reports (Point)",
-            "5: staff (None)",
-            "6: report_events (None)",
-            ": patrol_fixes (Point)",
+            "5: patrol_fixes (Point)",
+            "6: staff (None)",
+            "7: report_events (None)",
         ] {
             assert!(layers.contains(line), "missing `{line}` in:\n{layers}");
         }
