@@ -5,11 +5,11 @@
 //! handing the borrowed geometries to [`LayerBuilder`], which projects, clips, simplifies and quantizes.
 
 use geo::BoundingRect;
-use geo_types::{Geometry, Point, Rect};
+use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use gridmap_core::{Area, AreaId, AreaIndex, Level, Road};
 use gridmap_tiles::{
     EncodeOptions, LAYERS, LayerBuilder, LayerSpec, Tile, TileCoord, Value, label_point,
-    mercator_to_lonlat,
+    mercator_to_lonlat, to_world,
 };
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -89,6 +89,8 @@ pub struct TileIndex {
     labels_layer: Option<LayerId>,
     /// Bounds of all areas and roads, WGS-84.
     bounds: Option<Rect<f64>>,
+    /// Every area in Web Mercator world fractions, by area id: projected once, not once per tile.
+    world: Vec<MultiPolygon<f64>>,
 }
 
 impl TileIndex {
@@ -124,7 +126,7 @@ impl TileIndex {
         }
         let boxes = per_layer.into_iter().map(RTree::bulk_load).collect();
 
-        let points = label_points(areas);
+        let (points, world): (Vec<_>, Vec<_>) = per_area(areas).into_iter().unzip();
         let mut labels: Vec<(u8, Vec<LabelEntry>)> = Vec::new();
         for (id, (area, point)) in areas.iter().zip(points).enumerate() {
             let (Some(point), Some(min_zoom)) = (point, LAYERS[layer_of(area)].label_min_zoom)
@@ -146,6 +148,7 @@ impl TileIndex {
             roads_layer,
             labels_layer,
             bounds,
+            world,
         }
     }
 
@@ -198,7 +201,11 @@ impl TileIndex {
             for id in ids {
                 let area = index.area(id);
                 with_area_attributes(area, |attrs| {
-                    builder.add_multi_polygon(Some(feature_id(&area.code)), &area.geometry, attrs);
+                    builder.add_world_multi_polygon(
+                        Some(feature_id(&area.code)),
+                        &self.world[id as usize],
+                        attrs,
+                    );
                 });
             }
         }
@@ -263,8 +270,8 @@ fn with_area_attributes(area: &Area, f: impl FnOnce(&[(&str, Value<'_>)])) {
     f(&attrs[..n]);
 }
 
-/// Label points of all areas, in parallel chunks.
-fn label_points(areas: &[Area]) -> Vec<Option<Point<f64>>> {
+/// Label points and world-fraction geometries of all areas, in parallel chunks.
+fn per_area(areas: &[Area]) -> Vec<(Option<Point<f64>>, MultiPolygon<f64>)> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let chunk = areas.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -273,7 +280,7 @@ fn label_points(areas: &[Area]) -> Vec<Option<Point<f64>>> {
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|a| label_point(&a.geometry))
+                        .map(|a| (label_point(&a.geometry), to_world(&a.geometry)))
                         .collect::<Vec<_>>()
                 })
             })

@@ -131,6 +131,16 @@ pub fn mercator_to_lonlat(x_m: f64, y_m: f64) -> (f64, f64) {
     (lon, lat)
 }
 
+/// A WGS-84 multipolygon in fractions of the Web Mercator world square (x east, y south, both 0..1),
+/// for [`crate::LayerBuilder::add_world_multi_polygon`].
+pub fn to_world(polygons: &geo_types::MultiPolygon<f64>) -> geo_types::MultiPolygon<f64> {
+    use geo::MapCoords;
+    polygons.map_coords(|c| {
+        let (x, y) = lonlat_to_world(c.x, c.y);
+        geo_types::Coord { x, y }
+    })
+}
+
 /// WGS-84 degrees → fraction of the world square, x east and y south, both 0..1.
 pub(crate) fn lonlat_to_world(lon: f64, lat: f64) -> (f64, f64) {
     let (x_m, y_m) = lonlat_to_mercator(lon, lat);

@@ -1,15 +1,15 @@
 //! Encoding features into an MVT 2.1 layer: project to tile units, clip to the tile plus a buffer,
 //! simplify, quantize, fix winding, and write command integers (spec section 4.3).
 
-use std::collections::HashMap;
-
-use geo::{BoundingRect, Simplify};
+use foldhash::HashMap;
+use geo::BoundingRect;
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 use prost::Message;
 
 use crate::clip::{self, ClipBox, Pt};
 use crate::coord::{TileCoord, lonlat_to_world};
 use crate::proto;
+use crate::simplify::{self, Scratch};
 
 /// How a tile is encoded. "Pixel" means one screen pixel of a tile drawn `pixels_per_tile` wide.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,11 +102,17 @@ pub struct LayerBuilder {
     keys: Vec<String>,
     key_index: HashMap<String, u32>,
     values: Vec<proto::Value>,
-    string_index: HashMap<String, u32>,
+    /// String values by the hash of their text, which is kept once, in `values` (a tile has a few
+    /// thousand distinct codes and names).
+    string_index: HashMap<u64, u32>,
+    string_hasher: foldhash::fast::FixedState,
     int_index: HashMap<i64, u32>,
     float_index: HashMap<u64, u32>,
     bool_index: [Option<u32>; 2],
     features: Vec<proto::Feature>,
+    scratch: Scratch,
+    ring_open: Vec<Pt>,
+    ring_quantized: Vec<[i32; 2]>,
 }
 
 impl LayerBuilder {
@@ -125,13 +131,17 @@ impl LayerBuilder {
             tolerance: options.simplify_px * px,
             min_area2: 2.0 * options.min_area_px2 * px * px,
             keys: Vec::new(),
-            key_index: HashMap::new(),
+            key_index: HashMap::default(),
             values: Vec::new(),
-            string_index: HashMap::new(),
-            int_index: HashMap::new(),
-            float_index: HashMap::new(),
+            string_index: HashMap::default(),
+            string_hasher: foldhash::fast::FixedState::default(),
+            int_index: HashMap::default(),
+            float_index: HashMap::default(),
             bool_index: [None, None],
             features: Vec::new(),
+            scratch: Scratch::default(),
+            ring_open: Vec::new(),
+            ring_quantized: Vec::new(),
         }
     }
 
@@ -244,6 +254,21 @@ impl LayerBuilder {
         self.push_feature(id, proto::GeomType::Polygon, writer, attributes)
     }
 
+    /// As [`Self::add_multi_polygon`], for a multipolygon already in world fractions (see
+    /// [`crate::to_world`]): servers that cut many tiles from the same areas project them once.
+    pub fn add_world_multi_polygon(
+        &mut self,
+        id: Option<u64>,
+        polygons: &MultiPolygon<f64>,
+        attributes: &[(&str, Value<'_>)],
+    ) -> bool {
+        let mut writer = CommandWriter::default();
+        for p in polygons {
+            self.write_polygon_in(&mut writer, p, Frame::World);
+        }
+        self.push_feature(id, proto::GeomType::Polygon, writer, attributes)
+    }
+
     /// Adds a borrowed line, as [`Self::add_multi_polygon`].
     pub fn add_line_string(
         &mut self,
@@ -302,14 +327,29 @@ impl LayerBuilder {
         i
     }
 
+    /// The index of string value `s`, registering its hash when new (the first string keeps a hash;
+    /// on the rare collision the value is found, or added, by a scan).
+    fn find_string(&mut self, s: &str) -> Option<u32> {
+        use std::hash::BuildHasher;
+        let hash = self.string_hasher.hash_one(s);
+        let is = |v: &proto::Value| v.string_value.as_deref() == Some(s);
+        match self.string_index.get(&hash) {
+            Some(&i) if is(&self.values[i as usize]) => Some(i),
+            Some(_) => self.values.iter().position(is).map(|i| i as u32),
+            None => {
+                self.string_index.insert(hash, self.values.len() as u32);
+                None
+            }
+        }
+    }
+
     fn value(&mut self, value: Value<'_>) -> u32 {
         let next = self.values.len() as u32;
         let (index, message) = match value {
             Value::String(s) => {
-                if let Some(i) = self.string_index.get(s) {
-                    return *i;
+                if let Some(i) = self.find_string(s) {
+                    return i;
                 }
-                self.string_index.insert(s.to_owned(), next);
                 (
                     next,
                     proto::Value {
@@ -360,9 +400,14 @@ impl LayerBuilder {
 
     fn project(&self, c: Coord<f64>) -> Pt {
         let (wx, wy) = lonlat_to_world(c.x, c.y);
+        self.scale_world(Coord { x: wx, y: wy })
+    }
+
+    /// World fractions → tile units.
+    fn scale_world(&self, c: Coord<f64>) -> Pt {
         [
-            wx * self.scale - self.origin[0],
-            wy * self.scale - self.origin[1],
+            c.x * self.scale - self.origin[0],
+            c.y * self.scale - self.origin[1],
         ]
     }
 
@@ -400,11 +445,11 @@ impl LayerBuilder {
         }
     }
 
-    fn write_line(&self, writer: &mut CommandWriter, coords: &[Coord<f64>]) {
+    fn write_line(&mut self, writer: &mut CommandWriter, coords: &[Coord<f64>]) {
         let projected: Vec<Pt> = coords.iter().map(|c| self.project(*c)).collect();
-        for part in clip::clip_line(&projected, self.clip) {
-            let simplified = self.simplify(part);
-            let pts = dedup_quantized(&simplified);
+        for mut part in clip::clip_line(&projected, self.clip) {
+            self.simplify(&mut part);
+            let pts = dedup_quantized(&part);
             if pts.len() >= 2 {
                 writer.move_to(pts[0]);
                 writer.line_to(&pts[1..]);
@@ -412,60 +457,101 @@ impl LayerBuilder {
         }
     }
 
-    fn write_polygon(&self, writer: &mut CommandWriter, polygon: &Polygon<f64>) {
-        let Some(exterior) = self.prepare_ring(polygon.exterior(), true) else {
+    fn write_polygon(&mut self, writer: &mut CommandWriter, polygon: &Polygon<f64>) {
+        self.write_polygon_in(writer, polygon, Frame::LonLat);
+    }
+
+    fn write_polygon_in(
+        &mut self,
+        writer: &mut CommandWriter,
+        polygon: &Polygon<f64>,
+        frame: Frame,
+    ) {
+        if !self.write_ring(writer, polygon.exterior(), true, frame) {
             return; // holes of a dropped exterior go with it
-        };
-        writer.ring(&exterior);
+        }
         for hole in polygon.interiors() {
-            if let Some(hole) = self.prepare_ring(hole, false) {
-                writer.ring(&hole);
-            }
+            self.write_ring(writer, hole, false, frame);
         }
     }
 
-    /// Project, clip, simplify, quantize and orient one ring; `None` when degenerate.
-    /// The result is open (no closing point). Exteriors get positive area by the spec's
-    /// surveyor's formula in tile coordinates (y down), holes negative.
-    fn prepare_ring(&self, ring: &LineString<f64>, exterior: bool) -> Option<Vec<[i32; 2]>> {
-        let mut open: Vec<Pt> = ring.0.iter().map(|c| self.project(*c)).collect();
+    /// Project, clip, simplify, quantize and orient one ring, then write it open (no closing
+    /// point); false when nothing was left. Exteriors get positive area by the spec's surveyor's
+    /// formula in tile coordinates (y down), holes negative. Works in reused buffers: a tile cuts
+    /// thousands of rings.
+    fn write_ring(
+        &mut self,
+        writer: &mut CommandWriter,
+        ring: &LineString<f64>,
+        exterior: bool,
+        frame: Frame,
+    ) -> bool {
+        let mut open = std::mem::take(&mut self.ring_open);
+        open.clear();
+        match frame {
+            Frame::LonLat => open.extend(ring.0.iter().map(|c| self.project(*c))),
+            Frame::World => open.extend(ring.0.iter().map(|c| self.scale_world(*c))),
+        }
         if open.len() >= 2 && open.first() == open.last() {
             open.pop();
         }
-        let mut clipped = clip::clip_ring(&open, self.clip);
-        if clipped.len() < 3 {
-            return None;
+        let written = if self.clip.contains_all(&open) {
+            self.finish_ring(writer, &mut open, exterior)
+        } else {
+            let mut clipped = clip::clip_ring(&open, self.clip);
+            self.finish_ring(writer, &mut clipped, exterior)
+        };
+        self.ring_open = open;
+        written
+    }
+
+    /// The rest of [`Self::write_ring`] on a clipped open ring.
+    fn finish_ring(
+        &mut self,
+        writer: &mut CommandWriter,
+        ring: &mut Vec<Pt>,
+        exterior: bool,
+    ) -> bool {
+        if ring.len() < 3 {
+            return false;
         }
-        clipped.push(clipped[0]);
-        let simplified = self.simplify(clipped);
-        let mut pts = dedup_quantized(&simplified);
+        ring.push(ring[0]);
+        self.simplify(ring);
+        let pts = &mut self.ring_quantized;
+        pts.clear();
+        pts.extend(ring.iter().map(|p| quantize(*p)));
+        pts.dedup();
         if pts.len() >= 2 && pts.first() == pts.last() {
             pts.pop();
         }
         if pts.len() < 3 {
-            return None;
+            return false;
         }
-        let area2 = shoelace2(&pts);
+        let area2 = shoelace2(pts);
         if (area2.abs() as f64) < self.min_area2 {
-            return None;
+            return false;
         }
         if (area2 > 0) != exterior {
             pts.reverse();
         }
-        Some(pts)
+        writer.ring(pts);
+        true
     }
 
-    fn simplify(&self, pts: Vec<Pt>) -> Vec<Pt> {
-        if self.tolerance <= 0.0 || pts.len() <= 3 {
-            return pts;
+    fn simplify(&mut self, pts: &mut Vec<Pt>) {
+        if pts.len() > 3 {
+            simplify::douglas_peucker(pts, self.tolerance, &mut self.scratch);
         }
-        let line: LineString<f64> = pts.into_iter().map(|[x, y]| Coord { x, y }).collect();
-        line.simplify(self.tolerance)
-            .0
-            .into_iter()
-            .map(|c| [c.x, c.y])
-            .collect()
     }
+}
+
+/// The coordinates a geometry is given in.
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    /// WGS-84 degrees.
+    LonLat,
+    /// Fractions of the Web Mercator world square, x east and y south (see [`crate::to_world`]).
+    World,
 }
 
 fn quantize(p: Pt) -> [i32; 2] {

@@ -14,10 +14,11 @@ mod encode;
 mod label;
 mod layers;
 pub mod proto;
+mod simplify;
 
 pub use coord::{
     EARTH_RADIUS_M, MAX_LATITUDE_DEG, MAX_ZOOM, MERCATOR_HALF_WIDTH_M, TileCoord, TileError,
-    TileRange, lonlat_to_mercator, mercator_to_lonlat, tile_ranges, tiles_covering,
+    TileRange, lonlat_to_mercator, mercator_to_lonlat, tile_ranges, tiles_covering, to_world,
 };
 pub use encode::{EncodeError, EncodeOptions, LayerBuilder, Tile, Value};
 pub use label::label_point;
