@@ -17,7 +17,7 @@ pub const SAMPLE_STREET: &str = "411104004";
 /// Today and the days before it.
 pub const SAMPLE_DAYS: u64 = 4;
 /// Workers out on a given day (of the street's 46 full-time workers).
-const WORKERS_PER_DAY: usize = 28;
+const WORKERS_PER_DAY: usize = 24;
 /// A fix every 20 s (phones in the field report every 5-30 s); keeps start-up short.
 const INTERVAL_S: u32 = 20;
 /// First day's seed; day k uses `SEED + k`.
