@@ -18,7 +18,7 @@ use moka::sync::Cache;
 /// How long coverage of a window that includes "now" is reused.
 pub const LIVE_TTL: Duration = Duration::from_secs(15);
 /// How long coverage of a past window is reused (late uploads from other replicas show after this).
-pub const CLOSED_TTL: Duration = Duration::from_secs(600);
+pub const CLOSED_TTL: Duration = Duration::from_mins(10);
 /// Cache size: uncovered outlines are staircases of ~2 m cells, tens of KB per grid.
 const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 

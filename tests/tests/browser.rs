@@ -1021,34 +1021,7 @@ async fn the_coverage_mode_shows_a_known_walk() {
         .date_naive()
         .checked_sub_days(Days::new(1))
         .expect("a day before today");
-    let street = gridmap_server::sample_tracks::SAMPLE_STREET;
-    let (status, _, before) = server
-        .get(&format!(
-            "/v1/coverage?street={street}&from={yesterday}&to={yesterday}"
-        ))
-        .await;
-    assert_eq!(status, 200, "{before}");
-    // A grid nobody walked yesterday.
-    let unwalked: Vec<&Area> = before["grids"]
-        .as_array()
-        .expect("grids")
-        .iter()
-        .filter(|g| g["area_coverage"].as_f64() == Some(0.0))
-        .map(|g| {
-            let code = g["code"].as_str().expect("code");
-            city.areas
-                .iter()
-                .find(|a| a.code == code)
-                .expect("a grid of the city")
-        })
-        .collect();
-    let target = unwalked[0];
-    let walk_start = yesterday
-        .and_hms_opt(10, 0, 0)
-        .and_then(|t| t.and_local_timezone(beijing).single())
-        .expect("10:00 yesterday")
-        .with_timezone(&Utc);
-    let (walk, line_lat) = straight_walk(target, walk_start);
+    let (target, walk, line_lat) = walk_across_an_unwalked_grid(&server, &city, yesterday).await;
     let expected_pct = band_share(target, line_lat) * 100.0;
     let (status, body) =
         post_json(&server, "/v1/patrols", &serde_json::json!({"fixes": walk})).await;
@@ -1094,142 +1067,14 @@ async fn the_coverage_mode_shows_a_known_walk() {
     .await;
     assert_eq!(
         eval(&page, "gridmap.coverage.state.street").await,
-        street,
+        gridmap_server::sample_tracks::SAMPLE_STREET,
         "the street with the workers out is chosen"
     );
 
-    // 2. The grid's coverage in the list is the analytic share of the band, within 1 point.
-    let shown = text_of(&page, &row).await;
-    let shown_pct: f64 = shown
-        .as_str()
-        .and_then(|s| s.trim().trim_end_matches('%').parse().ok())
-        .unwrap_or_else(|| panic!("a percentage in the list, got {shown}"));
-    assert!(
-        (shown_pct - expected_pct).abs() <= 1.0,
-        "{}: the page shows {shown_pct} %, the band is {expected_pct:.2} %",
-        target.code
-    );
-
-    // 3. Drawn: the grid's choropleth fill and its uncovered part (the coverage tiles).
-    map_idle(&page).await;
-    let fills = rendered_codes(
-        &page,
-        &["coverage-choropleth"],
-        Some((centre.x(), centre.y())),
-    )
-    .await;
-    assert!(fills.contains(&target.code), "choropleth: {fills:?}");
-    let uncovered = rendered_codes(&page, &["coverage-uncovered"], None).await;
-    assert!(
-        uncovered.contains(&target.code),
-        "the uncovered part of {} is not drawn (found {uncovered:?})",
-        target.code
-    );
-
-    // 4. Micro-grids not visited for N = 1 day: of the target's, exactly those farther than R from the line.
-    eval(&page, "(() => { const n = document.getElementById('coverage-days'); n.value = '1'; n.dispatchEvent(new Event('change')); return true; })()").await;
-    wait_for(
-        &page,
-        "gridmap.coverage.state.days === 1 && gridmap.coverage.state.loading === 0",
-        "N = 1",
-    )
-    .await;
-    let stale: Vec<String> =
-        serde_json::from_value(eval(&page, "gridmap.coverage.state.stale").await)
-            .expect("stale codes");
-    let (far, near) = micro_grids_by_distance(&city, target, line_lat);
-    assert!(
-        !near.is_empty(),
-        "the walk crosses some micro-grid of {}",
-        target.code
-    );
-    for code in &near {
-        assert!(!stale.contains(code), "{code} was walked through yesterday");
-    }
-    for code in &far {
-        assert!(stale.contains(code), "{code} is more than R from the walk");
-    }
-    let marked: Vec<String> = serde_json::from_value(
-        eval(
-            &page,
-            "map.querySourceFeatures('stale-micro').map((f) => f.properties.code)",
-        )
-        .await,
-    )
-    .expect("codes");
-    assert!(
-        far.iter().all(|c| marked.contains(c)),
-        "stale micro-grids on the map: {marked:?}, expected {far:?}"
-    );
-
-    // 5. Playback of the walker: the marker starts at the west end and moves east along the line when played.
-    eval(&page, &format!("(() => {{ const s = document.getElementById('playback-worker'); s.value = '{WALKER}'; s.dispatchEvent(new Event('change')); return true; }})()")).await;
-    wait_for(
-        &page,
-        "gridmap.coverage.state.tracks.length === 1 && gridmap.coverage.state.position !== null",
-        "the walker's track",
-    )
-    .await;
-    let first = eval(&page, "gridmap.coverage.state.position").await;
-    let west = walk[0]["lon"].as_f64().expect("lon");
-    assert!(
-        (first[0].as_f64().expect("x") - west).abs() < 1e-9,
-        "{first}"
-    );
-    // ×60: the walk's few minutes last a few seconds.
-    eval(&page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
-    click_on(&page, "#playback-play").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let moved = eval(&page, "gridmap.coverage.state.position").await;
-    let (x, y) = (moved[0].as_f64().expect("x"), moved[1].as_f64().expect("y"));
-    assert!(
-        x > west + 1e-5,
-        "the marker did not move east: {first} → {moved}"
-    );
-    assert!((y - line_lat).abs() < 1e-9, "off the walked line: {moved}");
-    assert_eq!(eval(&page, "gridmap.coverage.state.playing").await, true);
-    assert!(
-        eval(
-            &page,
-            "Number(document.getElementById('playback-slider').value) > 0"
-        )
-        .await
-            == true,
-        "the time slider follows playback"
-    );
-    click_on(&page, "#playback-play").await;
-    assert_eq!(eval(&page, "gridmap.coverage.state.playing").await, false);
-    map_idle(&page).await;
-    assert_eq!(
-        eval(
-            &page,
-            "map.queryRenderedFeatures({layers: ['playback-marker']}).length"
-        )
-        .await,
-        1,
-        "the marker is drawn"
-    );
-    assert!(
-        eval(
-            &page,
-            "map.queryRenderedFeatures({layers: ['playback-track']}).length > 0"
-        )
-        .await
-            == true,
-        "the track is drawn"
-    );
-
-    // 6. The picture for the README: N = 3, a sample worker's round half played, the whole street in view.
-    eval(&page, "(() => { const n = document.getElementById('coverage-days'); n.value = '3'; n.dispatchEvent(new Event('change')); return true; })()").await;
-    wait_for(
-        &page,
-        "gridmap.coverage.state.days === 3 && gridmap.coverage.state.loading === 0",
-        "N = 3",
-    )
-    .await;
-    eval(&page, "(async () => { const c = gridmap.coverage; const w = c.state.workers.filter((w) => w.grid).sort((a, b) => b.fixes - a.fixes)[0]; await c.selectWorker(w.worker); c.seek((c.state.start + c.state.end) / 2); map.fitBounds(c.state.streetBounds.get(c.state.street), {padding: {top: 60, bottom: 10, left: 330, right: 330}, duration: 0}); return true; })()").await;
-    map_idle(&page).await;
-    let shot = screenshot(&page, "coverage.png").await;
+    let shown_pct = coverage_list_and_tiles(&page, target, expected_pct).await;
+    stale_micro_grids(&page, &city, target, line_lat).await;
+    playback_moves_the_marker(&page, &walk, line_lat).await;
+    let shot = coverage_picture(&page).await;
 
     let problems = problems.all();
     assert!(
@@ -1246,4 +1091,195 @@ async fn the_coverage_mode_shows_a_known_walk() {
         target.code,
         shot.display()
     );
+}
+
+/// A straight walk across a grid of the sample street that nobody walked `yesterday`, posted; returns the grid,
+/// the fixes and the walk's latitude.
+async fn walk_across_an_unwalked_grid<'a>(
+    server: &TestServer,
+    city: &'a City,
+    yesterday: chrono::NaiveDate,
+) -> (&'a Area, Vec<Value>, f64) {
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let street = gridmap_server::sample_tracks::SAMPLE_STREET;
+    let (status, _, before) = server
+        .get(&format!(
+            "/v1/coverage?street={street}&from={yesterday}&to={yesterday}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{before}");
+    // A grid nobody walked yesterday.
+    let unwalked: Vec<&Area> = before["grids"]
+        .as_array()
+        .expect("grids")
+        .iter()
+        .filter(|g| g["area_coverage"].as_f64() == Some(0.0))
+        .map(|g| {
+            let code = g["code"].as_str().expect("code");
+            city.areas
+                .iter()
+                .find(|a| a.code == code)
+                .expect("a grid of the city")
+        })
+        .collect();
+    let target = unwalked[0];
+    let walk_start = yesterday
+        .and_hms_opt(10, 0, 0)
+        .and_then(|t| t.and_local_timezone(beijing).single())
+        .expect("10:00 yesterday")
+        .with_timezone(&chrono::Utc);
+    let (walk, line_lat) = straight_walk(target, walk_start);
+    (target, walk, line_lat)
+}
+
+/// The list shows `target`'s coverage within 1 point of `expected_pct`; its fill and uncovered part are drawn.
+async fn coverage_list_and_tiles(page: &Page, target: &Area, expected_pct: f64) -> f64 {
+    let centre = {
+        use geo::InteriorPoint;
+        target.geometry.interior_point().expect("interior point")
+    };
+    let row = format!("#coverage-list [data-code='{}'] .coverage-pct", target.code);
+    // 2. The grid's coverage in the list is the analytic share of the band, within 1 point.
+    let shown = text_of(page, &row).await;
+    let shown_pct: f64 = shown
+        .as_str()
+        .and_then(|s| s.trim().trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("a percentage in the list, got {shown}"));
+    assert!(
+        (shown_pct - expected_pct).abs() <= 1.0,
+        "{}: the page shows {shown_pct} %, the band is {expected_pct:.2} %",
+        target.code
+    );
+
+    // 3. Drawn: the grid's choropleth fill and its uncovered part (the coverage tiles).
+    map_idle(page).await;
+    let fills = rendered_codes(
+        page,
+        &["coverage-choropleth"],
+        Some((centre.x(), centre.y())),
+    )
+    .await;
+    assert!(fills.contains(&target.code), "choropleth: {fills:?}");
+    let uncovered = rendered_codes(page, &["coverage-uncovered"], None).await;
+    assert!(
+        uncovered.contains(&target.code),
+        "the uncovered part of {} is not drawn (found {uncovered:?})",
+        target.code
+    );
+
+    shown_pct
+}
+
+/// With N = 1, exactly the micro-grids of `target` farther than R from the walk are marked.
+async fn stale_micro_grids(page: &Page, city: &City, target: &Area, line_lat: f64) {
+    // 4. Micro-grids not visited for N = 1 day: of the target's, exactly those farther than R from the line.
+    eval(page, "(() => { const n = document.getElementById('coverage-days'); n.value = '1'; n.dispatchEvent(new Event('change')); return true; })()").await;
+    wait_for(
+        page,
+        "gridmap.coverage.state.days === 1 && gridmap.coverage.state.loading === 0",
+        "N = 1",
+    )
+    .await;
+    let stale: Vec<String> =
+        serde_json::from_value(eval(page, "gridmap.coverage.state.stale").await)
+            .expect("stale codes");
+    let (far, near) = micro_grids_by_distance(city, target, line_lat);
+    assert!(
+        !near.is_empty(),
+        "the walk crosses some micro-grid of {}",
+        target.code
+    );
+    for code in &near {
+        assert!(!stale.contains(code), "{code} was walked through yesterday");
+    }
+    for code in &far {
+        assert!(stale.contains(code), "{code} is more than R from the walk");
+    }
+    let marked: Vec<String> = serde_json::from_value(
+        eval(
+            page,
+            "map.querySourceFeatures('stale-micro').map((f) => f.properties.code)",
+        )
+        .await,
+    )
+    .expect("codes");
+    assert!(
+        far.iter().all(|c| marked.contains(c)),
+        "stale micro-grids on the map: {marked:?}, expected {far:?}"
+    );
+}
+
+/// Playing the walker's track moves the marker east along the walked line; the slider follows.
+async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
+    // 5. Playback of the walker: the marker starts at the west end and moves east along the line when played.
+    eval(page, &format!("(() => {{ const s = document.getElementById('playback-worker'); s.value = '{WALKER}'; s.dispatchEvent(new Event('change')); return true; }})()")).await;
+    wait_for(
+        page,
+        "gridmap.coverage.state.tracks.length === 1 && gridmap.coverage.state.position !== null",
+        "the walker's track",
+    )
+    .await;
+    let first = eval(page, "gridmap.coverage.state.position").await;
+    let west = walk[0]["lon"].as_f64().expect("lon");
+    assert!(
+        (first[0].as_f64().expect("x") - west).abs() < 1e-9,
+        "{first}"
+    );
+    // ×60: the walk's few minutes last a few seconds.
+    eval(page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
+    click_on(page, "#playback-play").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let moved = eval(page, "gridmap.coverage.state.position").await;
+    let (x, y) = (moved[0].as_f64().expect("x"), moved[1].as_f64().expect("y"));
+    assert!(
+        x > west + 1e-5,
+        "the marker did not move east: {first} → {moved}"
+    );
+    assert!((y - line_lat).abs() < 1e-9, "off the walked line: {moved}");
+    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, true);
+    assert!(
+        eval(
+            page,
+            "Number(document.getElementById('playback-slider').value) > 0"
+        )
+        .await
+            == true,
+        "the time slider follows playback"
+    );
+    click_on(page, "#playback-play").await;
+    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, false);
+    map_idle(page).await;
+    assert_eq!(
+        eval(
+            page,
+            "map.queryRenderedFeatures({layers: ['playback-marker']}).length"
+        )
+        .await,
+        1,
+        "the marker is drawn"
+    );
+    assert!(
+        eval(
+            page,
+            "map.queryRenderedFeatures({layers: ['playback-track']}).length > 0"
+        )
+        .await
+            == true,
+        "the track is drawn"
+    );
+}
+
+/// The README's picture of the mode.
+async fn coverage_picture(page: &Page) -> PathBuf {
+    // 6. The picture for the README: N = 3, a sample worker's round half played, the whole street in view.
+    eval(page, "(() => { const n = document.getElementById('coverage-days'); n.value = '3'; n.dispatchEvent(new Event('change')); return true; })()").await;
+    wait_for(
+        page,
+        "gridmap.coverage.state.days === 3 && gridmap.coverage.state.loading === 0",
+        "N = 3",
+    )
+    .await;
+    eval(page, "(async () => { const c = gridmap.coverage; const w = c.state.workers.filter((w) => w.grid).sort((a, b) => b.fixes - a.fixes)[0]; await c.selectWorker(w.worker); c.seek((c.state.start + c.state.end) / 2); map.fitBounds(c.state.streetBounds.get(c.state.street), {padding: {top: 60, bottom: 10, left: 330, right: 330}, duration: 0}); return true; })()").await;
+    map_idle(page).await;
+    screenshot(page, "coverage.png").await
 }
