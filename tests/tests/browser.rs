@@ -1228,7 +1228,12 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
     // ×60: the walk's few minutes last a few seconds.
     eval(page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
     click_on(page, "#playback-play").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Still playing after the wait (the walk lasts ~7 s at ×60), then paused by the same button.
+    let playing = eval(page, "gridmap.coverage.state.playing").await;
+    click_on(page, "#playback-play").await;
+    assert_eq!(playing, true, "playing");
+    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, false);
     let moved = eval(page, "gridmap.coverage.state.position").await;
     let (x, y) = (moved[0].as_f64().expect("x"), moved[1].as_f64().expect("y"));
     assert!(
@@ -1236,7 +1241,6 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
         "the marker did not move east: {first} → {moved}"
     );
     assert!((y - line_lat).abs() < 1e-9, "off the walked line: {moved}");
-    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, true);
     assert!(
         eval(
             page,
@@ -1246,8 +1250,12 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
             == true,
         "the time slider follows playback"
     );
-    click_on(page, "#playback-play").await;
-    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, false);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        eval(page, "gridmap.coverage.state.position").await,
+        moved,
+        "paused: the marker stays"
+    );
     map_idle(page).await;
     assert_eq!(
         eval(
