@@ -1228,7 +1228,7 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
     // ×60: the walk's few minutes last a few seconds.
     eval(page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
     click_on(page, "#playback-play").await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // Still playing after the wait (the walk lasts ~7 s at ×60), then paused by the same button.
     let playing = eval(page, "gridmap.coverage.state.playing").await;
     click_on(page, "#playback-play").await;
