@@ -3,6 +3,7 @@ import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import {STRINGS, initialLang} from './i18n.js';
 import {wgs84ToGcj02} from './gcj02.js';
 import {initDispatch} from './dispatch.js';
+import {initCoverage} from './coverage.js';
 import {
   EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle, layerGroups,
   stripePattern,
@@ -14,7 +15,7 @@ const ui = {
   hidden: new Set(),
   panel: null, // what the panel shows: {type: 'locate', lngLat, answer} or {type: 'area', feature}
   basemap: false,
-  mode: new URLSearchParams(location.search).get('mode') === 'dispatch' ? 'dispatch' : 'map',
+  mode: ['dispatch', 'coverage'].find((m) => m === new URLSearchParams(location.search).get('mode')) ?? 'map',
 };
 const t = (key) => STRINGS[ui.lang][key];
 const $ = (id) => document.getElementById(id);
@@ -89,7 +90,7 @@ function select(code) {
 // Hover: outline the topmost area under the pointer.
 let hovered = null;
 map.on('mousemove', (e) => {
-  if (ui.mode === 'dispatch') {
+  if (ui.mode !== 'map') {
     map.getCanvas().style.cursor = '';
     return;
   }
@@ -396,6 +397,7 @@ function applyLang() {
     el.textContent = STRINGS[ui.lang].modes[el.dataset.i18nMode];
   }
   dispatch.render();
+  coverage.render();
   renderLayers();
   renderLegend();
   renderPanel();
@@ -411,30 +413,32 @@ $('lang-toggle').addEventListener('click', () => {
   applyLang();
 });
 
-// --- modes: 地图 (lookups) and 调度 (dispatcher) -----------------------------------------------------
+// --- modes: 地图 (lookups), 调度 (dispatcher) and 巡查 (patrol coverage) -------------------------------
 
 const dispatch = initDispatch(map, {lang: () => ui.lang});
 window.gridmap.dispatch = dispatch;
+const coverage = initCoverage(map, {lang: () => ui.lang, hidden: (id) => ui.hidden.has(id)});
+window.gridmap.coverage = coverage;
 
 function applyMode() {
   document.body.classList.toggle('mode-dispatch', ui.mode === 'dispatch');
+  document.body.classList.toggle('mode-coverage', ui.mode === 'coverage');
   for (const tab of document.querySelectorAll('#modes [data-mode]')) {
     tab.setAttribute('aria-selected', String(tab.dataset.mode === ui.mode));
   }
-  if (ui.mode === 'dispatch') {
-    if (marker) marker.remove();
-    dispatch.enter();
-  } else {
-    dispatch.leave();
-  }
+  if (ui.mode !== 'map' && marker) marker.remove();
+  if (ui.mode === 'dispatch') dispatch.enter();
+  else dispatch.leave();
+  if (ui.mode === 'coverage') coverage.enter();
+  else coverage.leave();
 }
 
-/** Switches between the map and dispatcher modes; the URL keeps the mode (`?mode=dispatch`). */
+/** Switches between the modes; the URL keeps the mode (`?mode=dispatch`, `?mode=coverage`). */
 function setMode(mode) {
   if (mode === ui.mode) return;
   ui.mode = mode;
   const url = new URL(location.href);
-  if (mode === 'dispatch') url.searchParams.set('mode', 'dispatch');
+  if (mode !== 'map') url.searchParams.set('mode', mode);
   else url.searchParams.delete('mode');
   history.replaceState(null, '', url); // keeps the view hash
   applyMode();
@@ -447,4 +451,4 @@ $('modes').addEventListener('click', (e) => {
 });
 
 applyLang();
-if (ui.mode === 'dispatch') applyMode();
+if (ui.mode !== 'map') applyMode();

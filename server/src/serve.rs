@@ -75,7 +75,8 @@ fn report_settings(args: &ServeArgs) -> anyhow::Result<ReportSettings> {
     Ok(settings)
 }
 
-/// Writes the committed sample city (a district modeled on Zhaoling, Luohe) into an empty store.
+/// Writes the committed sample city (a district modeled on Zhaoling, Luohe) into an empty store, with sample
+/// patrol tracks of the last days (see [`crate::sample_tracks`]).
 pub async fn fill_with_sample(store: &dyn GridStore) -> anyhow::Result<()> {
     let city: City = tokio::task::spawn_blocking(gridmap_data::sample_city).await?;
     let note = ChangeNote {
@@ -88,6 +89,18 @@ pub async fn fill_with_sample(store: &dyn GridStore) -> anyhow::Result<()> {
         areas = outcome.inserted,
         backend = store.backend(),
         "filled an empty store with the sample city"
+    );
+    let started = std::time::Instant::now();
+    let now = note.at;
+    let fixes =
+        tokio::task::spawn_blocking(move || crate::sample_tracks::sample_fixes(&city, now)).await?;
+    let stored = store.insert_fixes(&fixes).await?;
+    tracing::info!(
+        fixes = stored,
+        days = crate::sample_tracks::SAMPLE_DAYS,
+        street = crate::sample_tracks::SAMPLE_STREET,
+        seconds = started.elapsed().as_secs_f64(),
+        "stored sample patrol tracks"
     );
     Ok(())
 }

@@ -130,6 +130,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Live report updates for server-sent events.
     pub feed: ReportFeed,
+    /// Per-grid patrol coverage for the `coverage` tile layer.
+    pub coverage_cache: crate::coverage_cache::CoverageCache,
 }
 
 impl AppState {
@@ -162,6 +164,7 @@ impl AppState {
             tile_cache,
             positions,
             store_checked: std::sync::Mutex::new(None),
+            coverage_cache: crate::coverage_cache::CoverageCache::default(),
         })
     }
 

@@ -152,6 +152,16 @@ impl TileIndex {
         }
     }
 
+    /// Ids of the areas (or roads) of `layer` whose bounding box meets `query`, ascending.
+    pub fn ids_in(&self, layer: LayerId, query: &AABB<[f64; 2]>) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.boxes[layer]
+            .locate_in_envelope_intersecting(query)
+            .map(|e| e.data)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Bounds of the data (WGS-84), `None` for an empty city.
     pub fn bounds(&self) -> Option<Rect<f64>> {
         self.bounds

@@ -651,3 +651,271 @@ async fn measure_ingest_and_street_coverage() {
     })
     .await;
 }
+
+/// Uncovered share of the west grid from the `coverage` tile holding it: the decoded polygons' area over the
+/// grid's, both in tile units (Web Mercator is conformal: area ratios this small are kept to ~1e-5).
+async fn uncovered_share_from_tile(server: &TestServer, query: &str) -> (f64, Option<f64>, String) {
+    use geo::{Area as _, MapCoords as _};
+    use gridmap_tests::mvt::{DValue, decode_tile, polygons, replay, to_tile_units};
+    const Z: u8 = 14;
+    let corner = |x_m: f64, y_m: f64| {
+        let c = at_m(x_m, y_m);
+        let n = 2f64.powi(i32::from(Z));
+        let tx = ((c.x + 180.0) / 360.0 * n).floor() as u32;
+        let phi = c.y.to_radians();
+        let ty = ((1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+            .floor() as u32;
+        (tx, ty)
+    };
+    let (x, y) = corner(0.0, 0.0);
+    assert_eq!(
+        corner(400.0, 300.0),
+        (x, y),
+        "the test grid lies in one z{Z} tile"
+    );
+    let response = server
+        .client
+        .get(format!(
+            "{}/tiles/coverage/{Z}/{x}/{y}.mvt?{query}",
+            server.base
+        ))
+        .send()
+        .await
+        .expect("GET a coverage tile");
+    let status = response.status().as_u16();
+    let cache_control = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = response.bytes().await.expect("tile bytes");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let layers = decode_tile(&bytes);
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0].name, "coverage");
+    let layer = &layers[0];
+    let feature = layer
+        .features
+        .iter()
+        .find(|f| {
+            layer
+                .attributes(f)
+                .contains(&("code".to_owned(), DValue::Str(WEST.to_owned())))
+        })
+        .expect("a feature of the west grid");
+    let area_coverage = layer
+        .attributes(feature)
+        .into_iter()
+        .find(|(k, _)| k == "area_coverage")
+        .and_then(|(_, v)| match v {
+            DValue::Double(d) => Some(d),
+            DValue::Float(f) => Some(f64::from(f)),
+            DValue::Int(i) | DValue::SInt(i) => Some(i as f64),
+            DValue::UInt(u) => Some(u as f64),
+            _ => None,
+        });
+    let uncovered = polygons(&replay(feature)).unsigned_area();
+    let grid: MultiPolygon<f64> = city().areas[3].geometry.map_coords(|c| {
+        let (tx, ty) = to_tile_units(c.x, c.y, Z, x, y, 4096.0);
+        Coord { x: tx, y: ty }
+    });
+    (
+        uncovered / grid.unsigned_area(),
+        area_coverage,
+        cache_control,
+    )
+}
+
+#[tokio::test]
+async fn coverage_tiles_shade_the_unwalked_part_of_a_grid() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        let h_m = Geodesic.distance(Point(at_m(0.0, 0.0)), Point(at_m(0.0, 300.0)));
+        let grid_m2 = city().areas[3].geometry.geodesic_area_unsigned();
+        let window = "from=2026-03-02&to=2026-03-02";
+        // Nothing walked yet: the whole grid is uncovered.
+        let (share, coverage, cache_control) = uncovered_share_from_tile(&server, window).await;
+        assert!(
+            (share - 1.0).abs() < 0.005,
+            "unwalked grid: uncovered share {share}"
+        );
+        assert_eq!(coverage, Some(0.0));
+        assert_eq!(cache_control, "public, max-age=300", "a past window");
+
+        // After the walk (the cache must not keep the unwalked answer), at two radii.
+        post_walk(&server, start()).await;
+        for radius_m in [30.0, 50.0] {
+            let expected = 1.0 - 4.0 * radius_m * h_m / grid_m2;
+            let (share, coverage, _) =
+                uncovered_share_from_tile(&server, &format!("{window}&radius_m={radius_m}")).await;
+            assert!(
+                (share - expected).abs() <= 0.01,
+                "R = {radius_m}: uncovered share {share} vs analytic {expected}"
+            );
+            let coverage = coverage.expect("area_coverage attribute");
+            assert!(
+                (coverage - (1.0 - expected)).abs() <= 0.01,
+                "R = {radius_m}: {coverage}"
+            );
+        }
+
+        // The default window is today (nothing walked): short caching.
+        let (share, _, cache_control) = uncovered_share_from_tile(&server, "").await;
+        assert!((share - 1.0).abs() < 0.005, "today: {share}");
+        assert_eq!(cache_control, "public, max-age=10");
+
+        // Below z11: empty. Bad windows and radii: problem+json naming the field.
+        let (status, _, _) = server.get("/tiles/coverage/10/837/409.mvt").await;
+        assert_eq!(status, 204);
+        for (query, field) in [
+            ("from=yesterday", "from"),
+            ("from=2026-03-03&to=2026-03-01", "to"),
+            ("from=2026-01-01&to=2026-03-01", "to"),
+            ("radius_m=0", "radius_m"),
+            ("radius_m=abc", "radius_m"),
+        ] {
+            for path in [
+                format!("/tiles/coverage/14/0/0.mvt?{query}"),
+                format!("/tiles/coverage.json?{query}"),
+            ] {
+                let (status, content_type, body) = server.get(&path).await;
+                assert_eq!(status, 400, "{path}: {body}");
+                assert_eq!(content_type, "application/problem+json", "{path}");
+                assert_eq!(body["field"], field, "{path}: {body}");
+            }
+        }
+        let (status, _, body) = server.get("/tiles/coverage/23/0/0.mvt").await;
+        assert_eq!((status, body["field"].as_str()), (400, Some("z")), "{body}");
+
+        // TileJSON: the layer, its fields, and the window carried into the tile URL.
+        let (status, _, doc) = server
+            .get("/tiles/coverage.json?from=2026-03-02&radius_m=50")
+            .await;
+        assert_eq!(status, 200, "{doc}");
+        let url = doc["tiles"][0].as_str().expect("tile URL");
+        assert!(
+            url.ends_with("/tiles/coverage/{z}/{x}/{y}.mvt?from=2026-03-02&radius_m=50"),
+            "{url}"
+        );
+        assert_eq!(doc["vector_layers"][0]["id"], "coverage");
+        assert_eq!(doc["vector_layers"][0]["fields"]["area_coverage"], "Number");
+        // Not in the composite tile's TileJSON: it depends on the window.
+        let (_, _, composite) = server.get("/tiles.json").await;
+        assert!(
+            composite["vector_layers"]
+                .as_array()
+                .expect("layers")
+                .iter()
+                .all(|l| l["id"] != "coverage"),
+            "{composite}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tracks_and_workers_of_a_day_for_playback() {
+    each_store(|t| async move {
+        let server = serve(&t).await;
+        let walked = walk(start());
+        // The walk with one spike 300 m east in the middle of the north-bound leg.
+        let mut fixes: Vec<Value> = walked
+            .iter()
+            .map(|&(at, p)| fix_json(WORKER, at, p, None))
+            .collect();
+        let spike_at = start() + TimeDelta::seconds(105);
+        fixes.push(fix_json(WORKER, spike_at, at_m(400.0, 130.0), None));
+        let (status, _, body) = server
+            .post("/v1/patrols", "application/json", to_json(&json!({"fixes": fixes})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        post_walk_other_day(&server).await;
+
+        let (status, content_type, body) = server
+            .get(&format!("/v1/patrols/tracks?worker={WORKER}&date=2026-03-02"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(content_type, "application/geo+json");
+        assert_eq!(body["name"], "李娜");
+        assert_eq!(body["grid"], WEST);
+        let features = body["features"].as_array().expect("features");
+        let tracks: Vec<&Value> = features
+            .iter()
+            .filter(|f| f["properties"]["kind"] == "track")
+            .collect();
+        assert_eq!(tracks.len(), 1, "{body}");
+        assert_eq!(tracks[0]["geometry"]["type"], "LineString");
+        let coordinates = tracks[0]["geometry"]["coordinates"]
+            .as_array()
+            .expect("coordinates");
+        let times = tracks[0]["properties"]["times"].as_array().expect("times");
+        assert_eq!(coordinates.len(), walked.len());
+        assert_eq!(times.len(), walked.len());
+        for ((c, t), (at, p)) in coordinates.iter().zip(times).zip(&walked) {
+            let when = DateTime::parse_from_rfc3339(t.as_str().expect("a time")).expect("RFC 3339");
+            assert_eq!(when, *at);
+            // serde_json's default float parsing may be one ulp off.
+            let (lon, lat) = (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+            assert!((lon - p.x).abs() < 1e-12 && (lat - p.y).abs() < 1e-12, "{c} vs {p:?}");
+        }
+        // 500 + 160 + 500 m.
+        close(&tracks[0]["properties"]["length_m"], 1160.0, 2.0, "track length");
+        let dropped: Vec<&Value> = features
+            .iter()
+            .filter(|f| f["properties"]["kind"] == "dropped")
+            .collect();
+        assert_eq!(dropped.len(), 1, "{body}");
+        assert_eq!(dropped[0]["properties"]["reason"], "spike");
+        let at = DateTime::parse_from_rfc3339(dropped[0]["properties"]["at"].as_str().expect("at"))
+            .expect("RFC 3339");
+        assert_eq!(at, spike_at);
+
+        // The same day by from/to in local time; nothing the next day for this worker.
+        let (_, _, same) = server
+            .get(&format!(
+                "/v1/patrols/tracks?worker={WORKER}&from=2026-03-02T00:00:00%2B08:00&to=2026-03-03T00:00:00%2B08:00"
+            ))
+            .await;
+        assert_eq!(same["features"], body["features"]);
+        let (status, _, next) = server
+            .get(&format!("/v1/patrols/tracks?worker={WORKER}&date=2026-03-03"))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(next["features"], json!([]));
+
+        // Workers per day, with their roster names.
+        let (status, _, day) = server.get("/v1/patrols/workers?date=2026-03-02").await;
+        assert_eq!(status, 200, "{day}");
+        assert_eq!(
+            day["workers"],
+            json!([{
+                "worker": WORKER, "name": "李娜", "grid": WEST, "grid_name": format!("grid {WEST}"),
+                "fixes": walked.len() + 1,
+                "first": "2026-03-02T00:30:00Z",
+                "last": (start() + TimeDelta::seconds(10 * (walked.len() as i64 - 1))).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }])
+        );
+        let (_, _, next_day) = server.get("/v1/patrols/workers?date=2026-03-03").await;
+        let names: Vec<&str> = next_day["workers"]
+            .as_array()
+            .expect("workers")
+            .iter()
+            .map(|w| w["worker"].as_str().expect("worker"))
+            .collect();
+        assert_eq!(names, ["13900000009"]);
+        assert_eq!(next_day["workers"][0]["name"], Value::Null);
+
+        for (path, field) in [
+            ("/v1/patrols/tracks?date=2026-03-02", "worker"),
+            (&format!("/v1/patrols/tracks?worker={WORKER}&date=tuesday") as &str, "from"),
+            ("/v1/patrols/workers?date=2026-03-02&from=2026-03-01", "date"),
+        ] {
+            let (status, content_type, body) = server.get(path).await;
+            assert_eq!(status, 400, "{path}: {body}");
+            assert_eq!(content_type, "application/problem+json");
+            assert_eq!(body["field"], field, "{path}: {body}");
+        }
+    })
+    .await;
+}

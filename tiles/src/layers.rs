@@ -139,3 +139,19 @@ impl LayerSpec {
         (self.min_zoom..=self.max_zoom).contains(&z)
     }
 }
+
+/// Patrol coverage: each ordinary grid's parts farther than R from every cleaned track of a time window.
+/// Served at `/tiles/coverage/{z}/{x}/{y}.mvt?from=&to=&radius_m=`, never in the composite tile (it depends on the
+/// window).
+pub const COVERAGE_LAYER: LayerSpec = LayerSpec {
+    name: "coverage",
+    min_zoom: 11,
+    max_zoom: 18,
+    label_min_zoom: None,
+    description: "Uncovered parts of each grid (farther than R from the patrol tracks of a time window)",
+    fields: &[
+        ("code", "String"),
+        ("name", "String"),
+        ("area_coverage", "Number"),
+    ],
+};

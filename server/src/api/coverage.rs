@@ -75,12 +75,12 @@ pub struct CoverageResponse {
     pub grids: Vec<Value>,
 }
 
-fn local() -> FixedOffset {
+pub(crate) fn local() -> FixedOffset {
     FixedOffset::east_opt(LOCAL_OFFSET_MINUTES * 60)
         .expect("a constant offset within a day is valid")
 }
 
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(local()).single())
         .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc))
@@ -111,11 +111,20 @@ fn window(
     query: &CoverageQuery,
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let from = match &query.from {
+    parse_window(query.from.as_deref(), query.to.as_deref(), now)
+}
+
+/// The window `[from, to)` of `from`/`to` parameters (see [`CoverageQuery`]); default: today, local time.
+pub(crate) fn parse_window(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let from = match from {
         Some(text) => parse_time("from", text, false)?,
         None => day_start(now.with_timezone(&local()).date_naive()),
     };
-    let to = match &query.to {
+    let to = match to {
         Some(text) => parse_time("to", text, true)?,
         None => from + TimeDelta::days(1),
     };
@@ -135,7 +144,12 @@ fn window(
 }
 
 fn radius(query: &CoverageQuery) -> Result<f64, ApiError> {
-    let Some(text) = &query.radius_m else {
+    parse_radius(query.radius_m.as_deref())
+}
+
+/// R of a `radius_m` parameter: 1..500 m, default 30.
+pub(crate) fn parse_radius(text: Option<&str>) -> Result<f64, ApiError> {
+    let Some(text) = text else {
         return Ok(DEFAULT_RADIUS_M);
     };
     let r: f64 = text
@@ -198,7 +212,7 @@ fn grids_below(index: &AreaIndex, id: AreaId) -> Vec<AreaId> {
 }
 
 /// `bbox` grown by `margin_m` on every side.
-fn grow(bbox: Rect<f64>, margin_m: f64) -> Rect<f64> {
+pub(crate) fn grow(bbox: Rect<f64>, margin_m: f64) -> Rect<f64> {
     let lat = bbox.min().y.abs().max(bbox.max().y.abs()).min(89.0);
     let (mx, my) = geodesy::metres_per_degree(lat);
     let (dx, dy) = (margin_m / mx, margin_m / my);

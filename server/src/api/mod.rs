@@ -1,12 +1,14 @@
 //! HTTP API: one router per module, merged here.
 
 mod addresses;
-mod coverage;
+pub mod coverage;
+mod coverage_tiles;
 mod grids;
 mod health;
 mod indicators;
 mod locate;
 mod openapi;
+mod patrol_tracks;
 mod patrols;
 pub mod reports;
 pub mod tiles;
@@ -46,6 +48,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(web::router())
         .merge(patrols::router())
         .merge(coverage::router())
+        .merge(coverage_tiles::router())
+        .merge(patrol_tracks::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))

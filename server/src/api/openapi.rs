@@ -33,6 +33,10 @@ use crate::AppState;
         super::indicators::get_indicators,
         super::patrols::ingest,
         super::coverage::get_coverage,
+        super::coverage_tiles::coverage_tile,
+        super::coverage_tiles::coverage_tilejson,
+        super::patrol_tracks::get_tracks,
+        super::patrol_tracks::get_workers,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),

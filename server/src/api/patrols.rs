@@ -323,6 +323,9 @@ pub async fn ingest(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
     let accepted = state.store.insert_fixes(&fixes).await?;
+    if accepted > 0 {
+        state.coverage_cache.fixes_changed();
+    }
     let received = fixes.len();
     let (cleaning, positions) = tokio::task::spawn_blocking(move || {
         let cleaned = clean(

@@ -139,7 +139,7 @@ fn unknown_layer(name: &str) -> ApiError {
     )
 }
 
-fn parse_tile(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
+pub(crate) fn parse_tile(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
     let number = |field: &str, text: &str| {
         text.parse::<u32>().map_err(|_| {
             ApiError::field(
@@ -162,7 +162,7 @@ fn parse_tile(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
 }
 
 /// 200 with the bytes (gzip when accepted), 204 when empty, 304 when the client has them.
-fn tile_response(tile: &EncodedTile, hit: bool, headers: &HeaderMap) -> Response {
+pub(crate) fn tile_response(tile: &EncodedTile, hit: bool, headers: &HeaderMap) -> Response {
     let gzip = accepts_gzip(headers);
     let hash = format!("{:016x}", tile.hash);
     let etag = if gzip {
@@ -291,7 +291,7 @@ pub async fn layer_tilejson(
 }
 
 /// The configured public URL, else `http(s)://{Host}` from the request.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -303,7 +303,7 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-fn tilejson(
+pub(crate) fn tilejson(
     snapshot: &Snapshot,
     name: &str,
     description: &str,

@@ -44,6 +44,7 @@ const ASSETS: &[Asset] = &[
     asset!("i18n.js", JS),
     asset!("gcj02.js", JS),
     asset!("dispatch.js", JS),
+    asset!("coverage.js", JS),
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),

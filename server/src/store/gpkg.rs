@@ -658,6 +658,23 @@ impl GridStore for GpkgStore {
     ) -> Result<Vec<super::StoredFix>, StoreError> {
         super::patrols::gpkg_recent(&self.pool, since, per_worker).await
     }
+
+    async fn patrol_workers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<super::WorkerFixes>, StoreError> {
+        super::patrols::gpkg_workers(&self.pool, from, to).await
+    }
+
+    async fn worker_fixes(
+        &self,
+        worker: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::gpkg_worker_fixes(&self.pool, worker, from, to).await
+    }
 }
 
 /// `Option<DateTime>` as GeoPackage `DATETIME` text.

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use gridmap_core::{Area, City, Report, Stage};
 
 pub use gpkg::GpkgStore;
-pub use patrols::{FixQuery, StoredFix};
+pub use patrols::{FixQuery, StoredFix, WorkerFixes};
 pub use postgis::PostgisStore;
 
 /// Channel on which PostGIS announces report changes (see `migrations/postgis/0004_reports.sql`).
@@ -141,5 +141,18 @@ pub trait GridStore: Send + Sync {
         &self,
         since: DateTime<Utc>,
         per_worker: u32,
+    ) -> Result<Vec<StoredFix>, StoreError>;
+    /// Workers with fixes in `[from, to)`, by worker (the track player's picker).
+    async fn patrol_workers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<WorkerFixes>, StoreError>;
+    /// One worker's fixes in `[from, to)`, by time (track playback).
+    async fn worker_fixes(
+        &self,
+        worker: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
     ) -> Result<Vec<StoredFix>, StoreError>;
 }

@@ -298,3 +298,101 @@ pub(crate) async fn pg_recent(
     .await?;
     Ok(fixes_from_pg(rows))
 }
+
+/// A worker with fixes in a window: how many and the first and last times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerFixes {
+    pub worker: String,
+    pub fixes: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+/// Workers with fixes in `[from, to)`, by worker.
+pub(crate) async fn gpkg_workers(
+    pool: &SqlitePool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<WorkerFixes>, StoreError> {
+    let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+        "SELECT worker, count(*), min(at), max(at) FROM patrol_fixes \
+         WHERE at >= ?1 AND at < ?2 GROUP BY worker ORDER BY worker",
+    )
+    .bind(gpkg_time(from))
+    .bind(gpkg_time(to))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(worker, n, first, last)| {
+            Ok(WorkerFixes {
+                worker,
+                fixes: n.unsigned_abs(),
+                first: parse_gpkg_time(&first)?,
+                last: parse_gpkg_time(&last)?,
+            })
+        })
+        .collect()
+}
+
+/// One worker's fixes in `[from, to)`, by time.
+pub(crate) async fn gpkg_worker_fixes(
+    pool: &SqlitePool,
+    worker: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<StoredFix>, StoreError> {
+    let json: String = sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json_array(worker, at, hex(geom), accuracy_m)), '[]') \
+         FROM (SELECT * FROM patrol_fixes WHERE worker = ?1 AND at >= ?2 AND at < ?3 ORDER BY at)",
+    )
+    .bind(worker)
+    .bind(gpkg_time(from))
+    .bind(gpkg_time(to))
+    .fetch_one(pool)
+    .await?;
+    fixes_from_json(&json)
+}
+
+/// See [`gpkg_workers`].
+pub(crate) async fn pg_workers(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<WorkerFixes>, StoreError> {
+    let rows: Vec<(String, i64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT worker, count(*), min(at), max(at) FROM patrol_fixes \
+         WHERE at >= $1 AND at < $2 GROUP BY worker ORDER BY worker",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(worker, n, first, last)| WorkerFixes {
+            worker,
+            fixes: n.unsigned_abs(),
+            first,
+            last,
+        })
+        .collect())
+}
+
+/// See [`gpkg_worker_fixes`].
+pub(crate) async fn pg_worker_fixes(
+    pool: &PgPool,
+    worker: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<StoredFix>, StoreError> {
+    let rows: Vec<PgFixRow> = sqlx::query_as(
+        "SELECT worker, at, ST_X(geom), ST_Y(geom), accuracy_m FROM patrol_fixes \
+         WHERE worker = $1 AND at >= $2 AND at < $3 ORDER BY at",
+    )
+    .bind(worker)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(fixes_from_pg(rows))
+}

@@ -576,6 +576,23 @@ impl GridStore for PostgisStore {
     ) -> Result<Vec<super::StoredFix>, StoreError> {
         super::patrols::pg_recent(&self.pool, since, per_worker).await
     }
+
+    async fn patrol_workers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<super::WorkerFixes>, StoreError> {
+        super::patrols::pg_workers(&self.pool, from, to).await
+    }
+
+    async fn worker_fixes(
+        &self,
+        worker: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<super::StoredFix>, StoreError> {
+        super::patrols::pg_worker_fixes(&self.pool, worker, from, to).await
+    }
 }
 
 /// Inserts the report's events after `stored_seq`.
