@@ -33,10 +33,11 @@ pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use indicators::{Indicators, indicators};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
-pub use plan::{
-    AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, Problem, ProblemKind, ValidationRules,
-};
 pub use patrol::{Cleaned, CleaningPolicy, Fix, PatrolTrack, Reason, clean, last_positions};
+pub use plan::{
+    AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, Problem, ProblemKind,
+    ValidationRules,
+};
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
 pub use routing::{Route, RouteRule, RoutingPolicy, route};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};

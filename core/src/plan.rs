@@ -166,6 +166,46 @@ pub struct PlanOutcome {
     pub recoded: Vec<(String, String)>,
 }
 
+impl PlanOutcome {
+    /// The areas after the plan: `before` without the retired ones, changed ones replaced or added.
+    pub fn areas_after(&self, before: &[Area]) -> Vec<Area> {
+        let changed: BTreeMap<&str, &Area> =
+            self.changed.iter().map(|a| (a.code.as_str(), a)).collect();
+        let retired: std::collections::BTreeSet<&str> =
+            self.retired.iter().map(String::as_str).collect();
+        let mut out: Vec<Area> = before
+            .iter()
+            .filter(|a| {
+                !retired.contains(a.code.as_str()) && !changed.contains_key(a.code.as_str())
+            })
+            .cloned()
+            .collect();
+        out.extend(self.changed.iter().cloned());
+        out
+    }
+
+    /// Codes to hand to [`validate`]: changed and retired ones, and the parents of retired ones (whose
+    /// coverage a removal breaks). `before` are the areas the plan was applied to.
+    pub fn touched(&self, before: &[Area]) -> Vec<String> {
+        let retired: std::collections::BTreeSet<&str> =
+            self.retired.iter().map(String::as_str).collect();
+        let parents = before
+            .iter()
+            .filter(|a| retired.contains(a.code.as_str()))
+            .filter_map(|a| a.parent.clone());
+        let mut codes: Vec<String> = self
+            .changed
+            .iter()
+            .map(|a| a.code.clone())
+            .chain(self.retired.iter().cloned())
+            .chain(parents)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+}
+
 /// Why a plan cannot be carried out. `edit` is the index of the offending edit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {

@@ -10,7 +10,7 @@ use geo_types::{MultiPolygon, Polygon};
 
 use super::geometry::{order_key, pole, reading_order};
 use super::split::split_by_lines;
-use super::vertex::move_vertex;
+use super::vertex::{Frame, anchors, move_vertex};
 use super::{Plan, PlanEdit, PlanError, PlanOutcome};
 use crate::Area;
 use crate::pip::covers;
@@ -33,7 +33,10 @@ impl<'a> State<'a> {
         for (i, a) in base.iter().enumerate() {
             by_code.insert(a.code.as_str(), i);
             if let Some(p) = &a.parent {
-                base_children.entry(p.as_str()).or_default().push(a.code.as_str());
+                base_children
+                    .entry(p.as_str())
+                    .or_default()
+                    .push(a.code.as_str());
             }
         }
         State {
@@ -58,10 +61,12 @@ impl<'a> State<'a> {
 
     /// A copy of an area for editing, or the error for edit `edit`.
     fn take(&self, edit: usize, code: &str) -> Result<Area, PlanError> {
-        self.get(code).cloned().ok_or_else(|| PlanError::UnknownArea {
-            edit,
-            code: code.to_owned(),
-        })
+        self.get(code)
+            .cloned()
+            .ok_or_else(|| PlanError::UnknownArea {
+                edit,
+                code: code.to_owned(),
+            })
     }
 
     fn put(&mut self, area: Area) {
@@ -79,7 +84,10 @@ impl<'a> State<'a> {
         let candidates: BTreeSet<&str> = base.chain(edited).collect();
         candidates
             .into_iter()
-            .filter(|c| self.get(c).is_some_and(|a| a.parent.as_deref() == Some(code)))
+            .filter(|c| {
+                self.get(c)
+                    .is_some_and(|a| a.parent.as_deref() == Some(code))
+            })
             .map(str::to_owned)
             .collect()
     }
@@ -133,7 +141,11 @@ pub fn apply(areas: &[Area], plan: &Plan) -> Result<PlanOutcome, PlanError> {
     for (code, edited) in &state.overlay {
         match edited {
             Some(a) => {
-                if state.by_code.get(code.as_str()).is_none_or(|&i| areas[i] != *a) {
+                if state
+                    .by_code
+                    .get(code.as_str())
+                    .is_none_or(|&i| areas[i] != *a)
+                {
                     outcome.changed.push(a.clone());
                 }
             }
@@ -217,13 +229,20 @@ fn apply_edit(state: &mut State<'_>, i: usize, edit: &PlanEdit) -> Result<(), Pl
             if !(tolerance_m.is_finite() && *tolerance_m >= 0.0) {
                 return Err(invalid(i, "tolerance_m must be a finite number ≥ 0"));
             }
+            let frame = Frame::new(*from, *tolerance_m);
+            let mut anchor_points = Vec::new();
+            for a in state.current() {
+                anchors(&a.geometry, &frame, &mut anchor_points);
+            }
             let moved: Vec<Area> = state
                 .current()
                 .filter_map(|a| {
-                    move_vertex(&a.geometry, *from, *to, *tolerance_m).map(|geometry| Area {
-                        geometry,
-                        ..a.clone()
-                    })
+                    move_vertex(&a.geometry, *from, *to, *tolerance_m, &anchor_points).map(
+                        |geometry| Area {
+                            geometry,
+                            ..a.clone()
+                        },
+                    )
                 })
                 .collect();
             if moved.is_empty() {
@@ -283,7 +302,8 @@ fn split(
             ),
         ));
     }
-    let pieces: Vec<MultiPolygon<f64>> = pieces.into_iter().map(|p| MultiPolygon(vec![p])).collect();
+    let pieces: Vec<MultiPolygon<f64>> =
+        pieces.into_iter().map(|p| MultiPolygon(vec![p])).collect();
     let keys: Vec<_> = pieces.iter().map(order_key).collect();
     let children = state.children(code);
     state.remove(code);
@@ -384,7 +404,11 @@ fn adopt_orphans(state: &mut State<'_>) {
         .map(|(c, _)| c.clone())
         .collect();
     for gone in removed {
-        let Some(level) = state.by_code.get(gone.as_str()).map(|&i| state.base[i].level) else {
+        let Some(level) = state
+            .by_code
+            .get(gone.as_str())
+            .map(|&i| state.base[i].level)
+        else {
             continue;
         };
         for child in state.children(&gone) {

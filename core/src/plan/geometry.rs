@@ -18,10 +18,9 @@ const POLE_TOLERANCE_DEG: f64 = 1e-6;
 /// assert!((p.x - 1.0).abs() < 1e-5 && (p.y - 1.0).abs() < 1e-5);
 /// ```
 pub fn pole(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
-    let largest = mp
-        .0
-        .iter()
-        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))?;
+    let largest =
+        mp.0.iter()
+            .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))?;
     polylabel::polylabel(largest, &POLE_TOLERANCE_DEG)
         .ok()
         .map(|p| p.0)
@@ -75,7 +74,11 @@ pub(crate) fn reading_order(items: &[(Coord<f64>, f64)]) -> Vec<usize> {
     let band = heights.get(heights.len() / 2).copied().unwrap_or(0.0) / 2.0;
     let mut by_north: Vec<usize> = (0..items.len()).collect();
     by_north.sort_by(|&a, &b| {
-        items[b].0.y.total_cmp(&items[a].0.y).then(items[a].0.x.total_cmp(&items[b].0.x))
+        items[b]
+            .0
+            .y
+            .total_cmp(&items[a].0.y)
+            .then(items[a].0.x.total_cmp(&items[b].0.x))
     });
     let mut order = Vec::with_capacity(items.len());
     let mut start = 0;

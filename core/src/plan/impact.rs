@@ -63,7 +63,13 @@ pub fn impact(
     let reports = open_reports
         .iter()
         .zip(was.iter().zip(&now))
-        .filter_map(|((id, _), (w, n))| moved(id.to_string(), responsible(before, w), responsible(after, n)))
+        .filter_map(|((id, _), (w, n))| {
+            moved(
+                id.to_string(),
+                responsible(before, w),
+                responsible(after, n),
+            )
+        })
         .collect();
     Impact {
         addresses,
@@ -121,11 +127,9 @@ fn micro_grids(before: &AreaIndex, after: &AreaIndex) -> Vec<Move> {
 /// Staff of grids that the plan removes, each with the new grid that covers most of the old one.
 fn staff(before: &AreaIndex, after: &AreaIndex) -> Vec<Move> {
     let mut out = Vec::new();
-    for gone in before
-        .areas()
-        .iter()
-        .filter(|a| a.level == Level::Grid && !a.staff.is_empty() && after.by_code(&a.code).is_none())
-    {
+    for gone in before.areas().iter().filter(|a| {
+        a.level == Level::Grid && !a.staff.is_empty() && after.by_code(&a.code).is_none()
+    }) {
         let successor = largest_overlap(gone, after);
         for s in &gone.staff {
             out.push(Move {
@@ -145,8 +149,17 @@ fn largest_overlap(area: &Area, index: &AreaIndex) -> Option<String> {
         .areas()
         .iter()
         .filter(|a| a.level == Level::Grid && a.is_exclusive() == area.is_exclusive())
-        .filter(|a| a.geometry.bounding_rect().is_some_and(|r| r.intersects(&rect)))
-        .map(|a| (geodesy::area_m2(&a.geometry.intersection(&area.geometry)), a))
+        .filter(|a| {
+            a.geometry
+                .bounding_rect()
+                .is_some_and(|r| r.intersects(&rect))
+        })
+        .map(|a| {
+            (
+                geodesy::area_m2(&a.geometry.intersection(&area.geometry)),
+                a,
+            )
+        })
         .filter(|(m2, _)| *m2 > SITS_IN_M2)
         .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.code.cmp(&x.1.code)))
         .map(|(_, a)| a.code.clone())
@@ -159,7 +172,11 @@ fn sits_in(area: &Area, index: &AreaIndex) -> Option<String> {
         .areas()
         .iter()
         .filter(|a| a.level == Level::Grid && !a.is_exclusive())
-        .filter(|a| a.geometry.bounding_rect().is_some_and(|r| r.intersects(&rect)))
+        .filter(|a| {
+            a.geometry
+                .bounding_rect()
+                .is_some_and(|r| r.intersects(&rect))
+        })
         .filter(|a| geodesy::area_m2(&a.geometry.intersection(&area.geometry)) > SITS_IN_M2)
         .map(|a| a.code.as_str())
         .collect();

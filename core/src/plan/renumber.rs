@@ -6,7 +6,11 @@ use crate::Area;
 
 /// Codes of the ordinary areas of `family`, in reading order (see [`super::geometry::reading_order`]).
 pub(crate) fn spatial_order(family: &[&Area]) -> Vec<String> {
-    let ordinary: Vec<&Area> = family.iter().copied().filter(|a| !a.is_exclusive()).collect();
+    let ordinary: Vec<&Area> = family
+        .iter()
+        .copied()
+        .filter(|a| !a.is_exclusive())
+        .collect();
     let keys: Vec<_> = ordinary.iter().map(|a| order_key(&a.geometry)).collect();
     reading_order(&keys)
         .into_iter()
@@ -44,10 +48,14 @@ pub fn renumber(areas: &[Area], parent_code: &str) -> Vec<(String, String)> {
     let order = spatial_order(&family);
     let national = parent_code.bytes().all(|b| b.is_ascii_digit())
         && order.iter().all(|c| {
-            c.len() == parent_code.len() + 3 && c.starts_with(parent_code) && c.bytes().all(|b| b.is_ascii_digit())
+            c.len() == parent_code.len() + 3
+                && c.starts_with(parent_code)
+                && c.bytes().all(|b| b.is_ascii_digit())
         });
     let new_codes: Vec<String> = if national {
-        (1..=order.len()).map(|k| format!("{parent_code}{k:03}")).collect()
+        (1..=order.len())
+            .map(|k| format!("{parent_code}{k:03}"))
+            .collect()
     } else {
         let mut sorted = order.clone();
         sorted.sort();

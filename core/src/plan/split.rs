@@ -34,13 +34,12 @@ pub const EXTEND_M: f64 = 1.0;
 /// assert!((smaller / area_m2(&west) - 1.0).abs() < 1e-4);
 /// ```
 pub fn split_by_lines(mp: &MultiPolygon<f64>, lines: &[LineString<f64>]) -> Vec<Polygon<f64>> {
-    let rings: Vec<Vec<[f64; 2]>> = mp
-        .0
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .map(open_ring)
-        .filter(|r| r.len() >= 3)
-        .collect();
+    let rings: Vec<Vec<[f64; 2]>> =
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(open_ring)
+            .filter(|r| r.len() >= 3)
+            .collect();
     let cuts: Vec<Vec<[f64; 2]>> = lines
         .iter()
         .filter(|l| l.0.len() >= 2)
@@ -73,7 +72,12 @@ fn open_ring(ring: &LineString<f64>) -> Vec<[f64; 2]> {
 }
 
 fn closed_ring(points: Vec<[f64; 2]>) -> LineString<f64> {
-    LineString::from(points.into_iter().map(|[x, y]| Coord { x, y }).collect::<Vec<_>>())
+    LineString::from(
+        points
+            .into_iter()
+            .map(|[x, y]| Coord { x, y })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The line with its first and last segments lengthened by [`EXTEND_M`] outwards.

@@ -2,8 +2,8 @@
 //!
 //! Rules, for the touched areas, their siblings and parents (and the touched areas' own children):
 //! valid geometry ([`crate::validate`]); every child inside its parent; no overlap between ordinary siblings;
-//! the parent covered by its ordinary children; minimum and maximum areas of ordinary touched areas and their
-//! siblings; optionally codes in west→east, north→south order; and no child left with a parent that is gone.
+//! the parent covered by its ordinary children; minimum and maximum areas of ordinary grids (touched ones and
+//! their siblings); optionally codes in west→east, north→south order; and no child left with a parent that is gone.
 //!
 //! Tolerances: an overlap or a part outside the parent counts when its mean width (2·area / perimeter: the
 //! width of a strip) exceeds `overlap_tolerance_m`, so digitising slivers along a shared border pass however
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::geometry::{parts_wider_than, polygon_area_m2};
 use super::renumber::spatial_order;
 use super::wire;
-use crate::{Area, geodesy};
+use crate::{Area, Level, geodesy};
 
 /// What rule a problem breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,7 +127,13 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
                 match a.parent.as_deref() {
                     Some(p) => {
                         families.insert(p);
-                        sized.extend(children.get(p).into_iter().flatten().map(|s| s.code.as_str()));
+                        sized.extend(
+                            children
+                                .get(p)
+                                .into_iter()
+                                .flatten()
+                                .map(|s| s.code.as_str()),
+                        );
                     }
                     None => {
                         sized.insert(a.code.as_str());
@@ -145,7 +151,8 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
     let mut checked: BTreeMap<String, bool> = BTreeMap::new();
     let mut valid = |a: &Area, problems: &mut Vec<Problem>| -> bool {
         *checked.entry(a.code.clone()).or_insert_with(|| {
-            let result = crate::validate::validate_boundary(&Geometry::MultiPolygon(a.geometry.clone()));
+            let result =
+                crate::validate::validate_boundary(&Geometry::MultiPolygon(a.geometry.clone()));
             if let Err(defects) = &result {
                 problems.push(invalid_geometry(a, defects));
             }
@@ -156,13 +163,19 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
         let family = children.get(parent_code).map_or(&[][..], Vec::as_slice);
         let parent = by_code.get(parent_code).copied();
         let parent_ok = parent.is_some_and(|p| valid(p, &mut problems));
-        let ok: Vec<&Area> = family.iter().copied().filter(|c| valid(c, &mut problems)).collect();
+        let ok: Vec<&Area> = family
+            .iter()
+            .copied()
+            .filter(|c| valid(c, &mut problems))
+            .collect();
         if let Some(parent) = parent.filter(|_| parent_ok) {
             for child in &ok {
                 problems.extend(outside_parent(child, parent, rules));
             }
             let ordinary: Vec<&Area> = ok.iter().copied().filter(|c| !c.is_exclusive()).collect();
-            if !ordinary.is_empty() && ordinary.len() == family.iter().filter(|c| !c.is_exclusive()).count() {
+            if !ordinary.is_empty()
+                && ordinary.len() == family.iter().filter(|c| !c.is_exclusive()).count()
+            {
                 problems.extend(gaps(parent, &ordinary, rules));
             }
         }
@@ -173,6 +186,7 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
     }
     for code in &sized {
         if let Some(a) = by_code.get(code).copied()
+            && a.level == Level::Grid
             && !a.is_exclusive()
             && valid(a, &mut problems)
         {
@@ -201,7 +215,12 @@ fn invalid_geometry(a: &Area, defects: &[crate::validate::Defect]) -> Problem {
     Problem {
         kind: ProblemKind::InvalidGeometry,
         codes: vec![a.code.clone()],
-        message: format!("{} ({}) has an invalid boundary: {}", a.name, a.code, reasons.join("; ")),
+        message: format!(
+            "{} ({}) has an invalid boundary: {}",
+            a.name,
+            a.code,
+            reasons.join("; ")
+        ),
         area_m2: None,
         geometry: Some(Geometry::MultiPolygon(a.geometry.clone())),
         location: a.geometry.interior_point().map(|p| p.0),
@@ -304,7 +323,10 @@ fn size(a: &Area, rules: &ValidationRules) -> Option<Problem> {
     Some(Problem {
         kind,
         codes: vec![a.code.clone()],
-        message: format!("{} ({}) has {area:.0} m², {word} of {limit:.0} m²", a.name, a.code),
+        message: format!(
+            "{} ({}) has {area:.0} m², {word} of {limit:.0} m²",
+            a.name, a.code
+        ),
         area_m2: Some(area),
         geometry: Some(Geometry::MultiPolygon(a.geometry.clone())),
         location: super::pole(&a.geometry),
