@@ -40,7 +40,7 @@ fn cell(row: u32, col: u32) -> MultiPolygon<f64> {
 
 fn centre(row: u32, col: u32) -> Coord<f64> {
     let (x0, y0, x1, y1) = cell_box(row, col);
-    coord! {x: (x0 + x1) / 2.0, y: (y0 + y1) / 2.0}
+    coord! {x: f64::midpoint(x0, x1), y: f64::midpoint(y0, y1)}
 }
 
 fn area(
@@ -98,7 +98,7 @@ fn seed() -> Vec<Area> {
     }
     // Micro-grids: 001 in west and east halves, 002 whole, estate 006 in three vertical thirds.
     let (x0, y0, x1, y1) = cell_box(0, 0);
-    let mid = (x0 + x1) / 2.0;
+    let mid = f64::midpoint(x0, x1);
     areas.push(area(
         format!("{}001", code(1)),
         Level::MicroGrid,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use geo::unary_union;
-use geo_types::{MultiPolygon, Polygon};
+use geo_types::{Coord, MultiPolygon, Polygon};
 
 use super::geometry::{order_key, pole, reading_order};
 use super::split::split_by_lines;
@@ -140,17 +140,16 @@ pub fn apply(areas: &[Area], plan: &Plan) -> Result<PlanOutcome, PlanError> {
     let mut outcome = PlanOutcome::default();
     for (code, edited) in &state.overlay {
         match edited {
-            Some(a) => {
+            Some(a)
                 if state
                     .by_code
                     .get(code.as_str())
-                    .is_none_or(|&i| areas[i] != *a)
-                {
-                    outcome.changed.push(a.clone());
-                }
+                    .is_none_or(|&i| areas[i] != *a) =>
+            {
+                outcome.changed.push(a.clone());
             }
             None if state.by_code.contains_key(code.as_str()) => outcome.retired.push(code.clone()),
-            None => {}
+            Some(_) | None => {}
         }
     }
     outcome.recoded = state.recoded;
@@ -225,39 +224,46 @@ fn apply_edit(state: &mut State<'_>, i: usize, edit: &PlanEdit) -> Result<(), Pl
             from,
             to,
             tolerance_m,
-        } => {
-            if !(tolerance_m.is_finite() && *tolerance_m >= 0.0) {
-                return Err(invalid(i, "tolerance_m must be a finite number ≥ 0"));
-            }
-            let frame = Frame::new(*from, *tolerance_m);
-            let mut anchor_points = Vec::new();
-            for a in state.current() {
-                anchors(&a.geometry, &frame, &mut anchor_points);
-            }
-            let moved: Vec<Area> = state
-                .current()
-                .filter_map(|a| {
-                    move_vertex(&a.geometry, *from, *to, *tolerance_m, &anchor_points).map(
-                        |geometry| Area {
-                            geometry,
-                            ..a.clone()
-                        },
-                    )
-                })
-                .collect();
-            if moved.is_empty() {
-                return Err(invalid(
-                    i,
-                    format!(
-                        "no boundary passes within {tolerance_m} m of ({}, {})",
-                        from.x, from.y
-                    ),
-                ));
-            }
-            for a in moved {
-                state.put(a);
-            }
-        }
+        } => move_vertices(state, i, *from, *to, *tolerance_m)?,
+    }
+    Ok(())
+}
+
+fn move_vertices(
+    state: &mut State<'_>,
+    i: usize,
+    from: Coord<f64>,
+    to: Coord<f64>,
+    tolerance_m: f64,
+) -> Result<(), PlanError> {
+    if !(tolerance_m.is_finite() && tolerance_m >= 0.0) {
+        return Err(invalid(i, "tolerance_m must be a finite number ≥ 0"));
+    }
+    let frame = Frame::new(from, tolerance_m);
+    let mut anchor_points = Vec::new();
+    for a in state.current() {
+        anchors(&a.geometry, &frame, &mut anchor_points);
+    }
+    let moved: Vec<Area> = state
+        .current()
+        .filter_map(|a| {
+            move_vertex(&a.geometry, from, to, tolerance_m, &anchor_points).map(|geometry| Area {
+                geometry,
+                ..a.clone()
+            })
+        })
+        .collect();
+    if moved.is_empty() {
+        return Err(invalid(
+            i,
+            format!(
+                "no boundary passes within {tolerance_m} m of ({}, {})",
+                from.x, from.y
+            ),
+        ));
+    }
+    for a in moved {
+        state.put(a);
     }
     Ok(())
 }
@@ -381,7 +387,7 @@ fn merge(
         staff: Vec::new(),
         ..first.clone()
     });
-    into.name = into_name.to_owned();
+    into_name.clone_into(&mut into.name);
     into.geometry = geometry;
     for a in &merged {
         for child in state.children(&a.code) {

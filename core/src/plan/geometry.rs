@@ -99,7 +99,7 @@ pub(crate) fn reading_order(items: &[(Coord<f64>, f64)]) -> Vec<usize> {
 
 /// `(label point, height in degrees)` of an area, for [`reading_order`].
 pub(crate) fn order_key(mp: &MultiPolygon<f64>) -> (Coord<f64>, f64) {
-    let height = mp.bounding_rect().map_or(0.0, |r| r.height());
+    let height = mp.bounding_rect().map_or(0.0, geo_types::Rect::height);
     (pole(mp).unwrap_or_default(), height)
 }
 
