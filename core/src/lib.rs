@@ -16,6 +16,7 @@ pub mod indicators;
 pub mod model;
 pub mod patrol;
 pub mod pip;
+pub mod plan;
 pub mod report;
 pub mod routing;
 pub mod staff;
@@ -33,6 +34,10 @@ pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use indicators::{Indicators, indicators};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
 pub use patrol::{Cleaned, CleaningPolicy, Fix, PatrolTrack, Reason, clean, last_positions};
+pub use plan::{
+    AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, Problem, ProblemKind,
+    ValidationRules,
+};
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
 pub use routing::{Route, RouteRule, RoutingPolicy, route};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};
