@@ -1195,6 +1195,19 @@ async fn stale_micro_grids(page: &Page, city: &City, target: &Area, line_lat: f6
     for code in &far {
         assert!(stale.contains(code), "{code} is more than R from the walk");
     }
+    // The layer's GeoJSON source is re-tiled in a worker after the state changes: wait for it (or time out
+    // into the assertion below, which names what is missing).
+    let far_json = serde_json::to_string(&far).expect("codes as JSON");
+    let drawn = format!(
+        "(() => {{ const m = new Set(map.querySourceFeatures('stale-micro').map((f) => f.properties.code)); \
+         return {far_json}.every((c) => m.has(c)); }})()"
+    );
+    let started = Instant::now();
+    while eval(page, &drawn).await.as_bool() != Some(true)
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let marked: Vec<String> = serde_json::from_value(
         eval(
             page,
