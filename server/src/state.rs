@@ -130,6 +130,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Live report updates for server-sent events.
     pub feed: ReportFeed,
+    /// Historical indexes for `at=` requests.
+    pub time_travel: crate::time_travel::TimeTravel,
 }
 
 impl AppState {
@@ -162,6 +164,7 @@ impl AppState {
             tile_cache,
             positions,
             store_checked: std::sync::Mutex::new(None),
+            time_travel: crate::time_travel::TimeTravel::default(),
         })
     }
 
@@ -202,6 +205,23 @@ impl AppState {
         let snapshot = load_snapshot(self.store.as_ref()).await?;
         self.swap_in(Arc::new(snapshot)).await;
         Ok(())
+    }
+
+    /// Reloads when the store's data version differs from the snapshot's (another process, or an editor such
+    /// as QGIS, changed the data); true when it did. The watcher calls this (see `crate::watcher`).
+    pub async fn reload_if_stale(&self) -> Result<bool, StoreError> {
+        let stored = self.store.data_version().await?;
+        if stored == self.snapshot().data_version {
+            return Ok(false);
+        }
+        let _turn = self.replace_lock.lock().await;
+        // A writer's reload may have caught up while this waited for its turn.
+        if stored == self.snapshot().data_version {
+            return Ok(false);
+        }
+        let snapshot = load_snapshot(self.store.as_ref()).await?;
+        self.swap_in(Arc::new(snapshot)).await;
+        Ok(true)
     }
 
     /// Swaps in a new snapshot and carries the tile cache over: tiles touched by areas that differ between
