@@ -162,11 +162,7 @@ impl crate::state::AppState {
         let snapshot = self.snapshot();
         match at {
             None => Ok(CityAt::Current(snapshot)),
-            Some(at) => {
-                self.time_travel
-                    .at(self.store.as_ref(), snapshot, at)
-                    .await
-            }
+            Some(at) => self.time_travel.at(self.store.as_ref(), snapshot, at).await,
         }
     }
 }

@@ -16,9 +16,7 @@ use super::{AreaVersion, CHANGES_CHANNEL, StoreError};
 
 /// GeoPackage `DATETIME` text; fixed width, so text order is time order.
 fn gpkg_time(at: DateTime<Utc>) -> String {
-    stored_time(at)
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    stored_time(at).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 fn parse_gpkg_time(text: &str) -> Result<DateTime<Utc>, StoreError> {

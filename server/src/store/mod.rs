@@ -150,8 +150,11 @@ pub trait GridStore: Send + Sync {
     /// in stored order. Staff is not versioned: only a version that is still current carries it.
     async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<Area>, StoreError>;
     /// One stored version of one area (staff as in [`GridStore::area_history`]).
-    async fn area_version(&self, code: &str, version: i64)
-    -> Result<Option<AreaVersion>, StoreError>;
+    async fn area_version(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<AreaVersion>, StoreError>;
     /// Every distinct instant at which some area version began or ended, ascending: between two of them
     /// [`GridStore::areas_at`] answers the same.
     async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError>;

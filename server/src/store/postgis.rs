@@ -596,7 +596,9 @@ impl GridStore for PostgisStore {
     async fn change_notifications(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
-        Ok(Some(super::history::pg_change_notifications(&self.pool).await?))
+        Ok(Some(
+            super::history::pg_change_notifications(&self.pool).await?,
+        ))
     }
 }
 

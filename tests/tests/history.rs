@@ -1,0 +1,381 @@
+//! Replicas and time travel on both stores, through real HTTP:
+//! - propagation: two (on PostGIS three) gridmap servers on one store, each with its own connections and
+//!   watcher; an edit through one and an edit made directly in SQL (close the current row, insert a new
+//!   version, as QGIS does) reach the others' lookups and tiles within 1 s, and untouched tiles keep their
+//!   `ETag` (the measured delays are printed);
+//! - `at=` on `GET`/`POST /v1/locate` and on tiles, against an area changed at a known time;
+//! - history with author and reason, and the diff of two versions against rectangles built here.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use geo_types::{MultiPolygon, Polygon};
+use gridmap_core::{Area, City};
+use gridmap_server::state::ApiConfig;
+use gridmap_server::store::{GpkgStore, GridStore, PostgisStore};
+use gridmap_server::watcher::{WatchOptions, spawn};
+use gridmap_tests::{Backend, TestServer, TestStore, each_store, note, rect_ring, small_city};
+use serde_json::{Value, json};
+
+/// The exclusive school grid of the small city and its micro-grid-sized replacement.
+const SCHOOL: &str = "411104002900001";
+/// The two-part grid of the small city.
+const GRID: &str = "411104001001001";
+const MICRO_GRID: &str = "411104001001001001";
+/// Inside the school as first drawn (114.1501..114.1703 × 33.6001..33.6205), outside it once shrunk.
+const IN_OLD_SCHOOL: (f64, f64) = (114.165, 33.615);
+/// Inside the grid's second part (114.0603..114.0801 × 33.6009..33.6503).
+const IN_GRID_PART_2: (f64, f64) = (114.07, 33.625);
+/// Inside the grid's first part, far from both edits' other area.
+const IN_GRID_PART_1: (f64, f64) = (114.015, 33.505);
+
+/// The school shrunk to its south-west corner.
+fn shrunk_school() -> MultiPolygon<f64> {
+    MultiPolygon(vec![Polygon::new(
+        rect_ring(114.151, 33.601, 114.16, 33.61),
+        vec![],
+    )])
+}
+
+fn area<'a>(city: &'a City, code: &str) -> &'a Area {
+    city.areas.iter().find(|a| a.code == code).unwrap()
+}
+
+/// The tile at zoom `z` holding a WGS-84 point, by the textbook formulas.
+fn tile_of((lon, lat): (f64, f64), z: u8) -> (u32, u32) {
+    let n = 2f64.powi(i32::from(z));
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let phi = lat.to_radians();
+    let y = ((1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    (x as u32, y as u32)
+}
+
+/// The composite tile path at z14 holding a point (`at` appended when given).
+fn tile_path(p: (f64, f64), layer: Option<&str>, at: Option<&str>) -> String {
+    let (x, y) = tile_of(p, 14);
+    let layer = layer.map(|l| format!("{l}/")).unwrap_or_default();
+    let query = at
+        .map(|at| format!("?at={}", encode(at)))
+        .unwrap_or_default();
+    format!("/tiles/{layer}14/{x}/{y}.mvt{query}")
+}
+
+/// `+` in an RFC 3339 offset must travel as `%2B`.
+fn encode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
+
+struct Fetched {
+    status: u16,
+    etag: String,
+    cache: String,
+    body: Vec<u8>,
+}
+
+async fn fetch(server: &TestServer, path: &str) -> Fetched {
+    let response = server
+        .client
+        .get(format!("{}{path}", server.base))
+        .send()
+        .await
+        .expect("GET");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (status, etag, cache) = (
+        response.status().as_u16(),
+        header("etag"),
+        header("x-cache"),
+    );
+    Fetched {
+        status,
+        etag,
+        cache,
+        body: response.bytes().await.expect("body").to_vec(),
+    }
+}
+
+/// Fetches a tile until it comes from the cache (rendered once, then a hit), returning the hit.
+async fn cached_tile(server: &TestServer, path: &str) -> Fetched {
+    let first = fetch(server, path).await;
+    let second = fetch(server, path).await;
+    assert_eq!(second.cache, "hit", "{path} cached after one render");
+    assert_eq!(first.etag, second.etag);
+    second
+}
+
+async fn locate(server: &TestServer, (lon, lat): (f64, f64), at: Option<&str>) -> Value {
+    let query = at
+        .map(|at| format!("&at={}", encode(at)))
+        .unwrap_or_default();
+    let (status, _, body) = server
+        .get(&format!("/v1/locate?lon={lon}&lat={lat}{query}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Codes of the chain and the exclusive grids of a locate answer.
+fn codes(answer: &Value) -> (Vec<String>, Vec<String>) {
+    let list = |key: &str| {
+        answer[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    (list("chain"), list("exclusive"))
+}
+
+/// Polls `server`'s answer for `p` every 5 ms until `changed` holds; the time it took (at most 3 s).
+async fn wait_for(
+    server: &TestServer,
+    p: (f64, f64),
+    since: Instant,
+    changed: impl Fn(&Value) -> bool,
+) -> Duration {
+    loop {
+        if changed(&locate(server, p, None).await) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(3),
+            "{} never saw the change",
+            server.base
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A second connection to the same store, as another process would open it.
+async fn reopen(t: &TestStore) -> Arc<dyn GridStore> {
+    match t.backend {
+        Backend::Gpkg => Arc::new(
+            GpkgStore::open(t.gpkg_path.as_ref().unwrap(), false)
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgis => Arc::new(
+            PostgisStore::connect(t.database_url.as_ref().unwrap())
+                .await
+                .unwrap(),
+        ),
+    }
+}
+
+/// What QGIS does when a planner redraws a grid: in one transaction, close the current row and insert the
+/// next version, here with the micro-grid's rectangle as the new boundary and a new name.
+async fn edit_in_sql(t: &TestStore, code: &str, new_name: &str) {
+    match t.backend {
+        Backend::Postgis => {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(t.database_url.as_ref().unwrap())
+                .await
+                .unwrap();
+            let mut tx = db.begin().await.unwrap();
+            let version: i64 = sqlx::query_scalar(
+                "UPDATE areas SET valid_to = now() WHERE code = $1 AND valid_to IS NULL RETURNING version",
+            )
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, author, reason, geom) \
+                 SELECT a.code, $3, a.level, a.kind, a.parent_code, a.version + 1, now(), 'qgis', 'redrawn in QGIS', \
+                        (SELECT geom FROM areas WHERE code = $4 AND valid_to IS NULL) \
+                 FROM areas a WHERE a.code = $1 AND a.version = $2",
+            )
+            .bind(code)
+            .bind(version)
+            .bind(new_name)
+            .bind(MICRO_GRID)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        Backend::Gpkg => {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", t.gpkg_path.as_ref().unwrap().display());
+            let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let mut tx = db.begin().await.unwrap();
+            let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+            let version: i64 = sqlx::query_scalar(&format!(
+                "UPDATE areas SET valid_to = {now} WHERE code = ?1 AND valid_to IS NULL RETURNING version"
+            ))
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(&format!(
+                "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, author, reason, geom) \
+                 SELECT a.code, ?3, a.level, a.kind, a.parent_code, a.version + 1, {now}, 'qgis', 'redrawn in QGIS', \
+                        (SELECT geom FROM areas WHERE code = ?4 AND valid_to IS NULL) \
+                 FROM areas a WHERE a.code = ?1 AND a.version = ?2"
+            ))
+            .bind(code)
+            .bind(version)
+            .bind(new_name)
+            .bind(MICRO_GRID)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn edits_reach_every_replica_within_a_second() {
+    each_store(|t| async move {
+        let city = small_city();
+        t.store.write_city(&city, &note("test", 1)).await.unwrap();
+        let a = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+        let b = TestServer::start(reopen(&t).await, ApiConfig::default()).await;
+        let mut watchers = vec![
+            spawn(a.state.clone(), WatchOptions::default()),
+            spawn(b.state.clone(), WatchOptions::default()),
+        ];
+        // On PostGIS a third replica that only polls, as on a read replica where NOTIFY never arrives.
+        let c = if t.backend == Backend::Postgis {
+            let c = TestServer::start(reopen(&t).await, ApiConfig::default()).await;
+            let options = WatchOptions {
+                listen: false,
+                ..WatchOptions::default()
+            };
+            watchers.push(spawn(c.state.clone(), options));
+            Some(c)
+        } else {
+            None
+        };
+        let others: Vec<&TestServer> = std::iter::once(&b).chain(c.as_ref()).collect();
+
+        // 1. Through A (what every writer does: write, then reload its own snapshot): shrink the school.
+        assert_eq!(
+            codes(&locate(&b, IN_OLD_SCHOOL, None).await).1,
+            vec![SCHOOL]
+        );
+        let school_tile = tile_path(IN_OLD_SCHOOL, None, None);
+        let far_tile = tile_path(IN_GRID_PART_1, None, None);
+        let mut before = Vec::new();
+        for server in &others {
+            before.push((
+                cached_tile(server, &school_tile).await,
+                cached_tile(server, &far_tile).await,
+            ));
+        }
+        let mut school = area(&city, SCHOOL).clone();
+        school.geometry = shrunk_school();
+        let edit = City {
+            areas: vec![school],
+            ..City::default()
+        };
+        let mut edit_note = note("planner", 0);
+        edit_note.at = chrono::Utc::now();
+        a.state.store.write_city(&edit, &edit_note).await.unwrap();
+        let committed = Instant::now();
+        a.state.reload().await.unwrap();
+        for (server, (school_before, far_before)) in others.iter().zip(&before) {
+            let delay = wait_for(server, IN_OLD_SCHOOL, committed, |v| codes(v).1.is_empty()).await;
+            println!(
+                "{}: edit through A seen by {} after {} ms",
+                t.backend,
+                if c.as_ref().is_some_and(|c| std::ptr::eq(c, *server)) {
+                    "C (poll only)"
+                } else {
+                    "B"
+                },
+                delay.as_millis(),
+            );
+            assert!(delay < Duration::from_secs(1), "{delay:?}");
+            let school_after = fetch(server, &school_tile).await;
+            assert_eq!(school_after.status, 200);
+            assert_ne!(
+                school_after.etag, school_before.etag,
+                "touched tile changed"
+            );
+            assert_ne!(school_after.body, school_before.body);
+            // The carry-over of the cache finishes just after the swap.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let far_after = fetch(server, &far_tile).await;
+            assert_eq!(
+                far_after.etag, far_before.etag,
+                "untouched tile kept its ETag"
+            );
+            assert_eq!(far_after.cache, "hit", "untouched tile stayed cached");
+        }
+
+        // 2. Directly in SQL, as QGIS: the grid loses its second part and is renamed.
+        let grid_tile = tile_path(IN_GRID_PART_2, None, None);
+        let mut before = Vec::new();
+        for server in [&a].into_iter().chain(others.iter().copied()) {
+            let (chain, _) = codes(&locate(server, IN_GRID_PART_2, None).await);
+            assert_eq!(chain.last().map(String::as_str), Some(GRID));
+            before.push((
+                cached_tile(server, &grid_tile).await,
+                cached_tile(server, &school_tile).await,
+            ));
+        }
+        edit_in_sql(&t, GRID, "黄河路第一网格（重划）").await;
+        let committed = Instant::now();
+        for ((name, server), (grid_before, school_before)) in ["A", "B", "C (poll only)"]
+            .into_iter()
+            .zip([&a].into_iter().chain(others.iter().copied()))
+            .zip(&before)
+        {
+            let delay = wait_for(server, IN_GRID_PART_2, committed, |v| {
+                !codes(v).0.iter().any(|c| c == GRID)
+            })
+            .await;
+            println!(
+                "{}: SQL edit (QGIS) seen by {name} after {} ms",
+                t.backend,
+                delay.as_millis()
+            );
+            assert!(delay < Duration::from_secs(1), "{delay:?}");
+            // The grid keeps the micro-grid's rectangle, under its new name.
+            let inside = locate(server, IN_GRID_PART_1, None).await;
+            let grid = inside["chain"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["code"] == GRID)
+                .unwrap()
+                .clone();
+            assert_eq!(grid["name"], "黄河路第一网格（重划）");
+            assert_ne!(fetch(server, &grid_tile).await.etag, grid_before.etag);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let school_after = fetch(server, &school_tile).await;
+            assert_eq!(school_after.etag, school_before.etag);
+            assert_eq!(school_after.cache, "hit");
+        }
+        // History has the editor's version.
+        let (status, _, history) = b.get(&format!("/v1/grids/{GRID}/history")).await;
+        assert_eq!(status, 200);
+        let last = history["features"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                &last["properties"]["version"],
+                &last["properties"]["author"]
+            ),
+            (&json!(2), &json!("qgis"))
+        );
+        for w in watchers {
+            w.abort();
+        }
+    })
+    .await;
+}
