@@ -10,11 +10,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use geo::GeodesicArea;
 use geo_types::{MultiPolygon, Polygon};
 use gridmap_core::{Area, City};
 use gridmap_server::state::ApiConfig;
 use gridmap_server::store::{GpkgStore, GridStore, PostgisStore};
 use gridmap_server::watcher::{WatchOptions, spawn};
+use gridmap_tests::mvt::decode_tile;
 use gridmap_tests::{Backend, TestServer, TestStore, each_store, note, rect_ring, small_city};
 use serde_json::{Value, json};
 
@@ -376,6 +378,362 @@ async fn edits_reach_every_replica_within_a_second() {
         for w in watchers {
             w.abort();
         }
+    })
+    .await;
+}
+
+/// The small city at second 1; the school shrunk at second 100 by a planner. Returns the server.
+async fn city_with_a_shrunk_school(t: &TestStore) -> (TestServer, City) {
+    let city = small_city();
+    t.store.write_city(&city, &note("import", 1)).await.unwrap();
+    let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+    (server, city)
+}
+
+async fn shrink_school(server: &TestServer, city: &City, second: i64) {
+    let mut school = area(city, SCHOOL).clone();
+    school.geometry = shrunk_school();
+    let mut change = note("planner", second);
+    change.reason = "school shrunk to its playground".into();
+    let edit = City {
+        areas: vec![school],
+        ..City::default()
+    };
+    server.state.store.write_city(&edit, &change).await.unwrap();
+    server.state.reload().await.unwrap();
+}
+
+async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    let (status, _, body) = server
+        .post(path, "application/json", body.to_string().into_bytes())
+        .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn at_answers_as_the_boundaries_were() {
+    each_store(|t| async move {
+        let (server, city) = city_with_a_shrunk_school(&t).await;
+        // Before the change: the live tiles and a report routed to the school (it takes category 03).
+        let school_layer = tile_path(IN_OLD_SCHOOL, Some("exclusive"), None);
+        let composite = tile_path(IN_OLD_SCHOOL, None, None);
+        let tiles_before = (
+            fetch(&server, &school_layer).await,
+            fetch(&server, &composite).await,
+        );
+        assert_eq!(tiles_before.0.status, 200);
+        let report = |id: &str| {
+            json!({
+                "client_id": id, "channel": "patrol", "category": "03",
+                "location": {"lon": IN_OLD_SCHOOL.0, "lat": IN_OLD_SCHOOL.1},
+                "description": "井盖破损",
+            })
+        };
+        let (status, routed) = post_json(&server, "/v1/reports", &report("before-1")).await;
+        assert_eq!(status, 201, "{routed}");
+        assert_eq!(routed["area_code"], SCHOOL);
+
+        shrink_school(&server, &city, 100).await;
+
+        let before = "2024-01-01T00:00:50Z";
+        let just_before = "2024-01-01T08:01:39.999+08:00";
+        let at_change = "2024-01-01T08:01:40+08:00";
+        let after = "2024-01-01T00:02:30Z";
+        let before_any = "2023-12-31T23:59:59Z";
+        for (at, school) in [
+            (Some(before), true),
+            (Some(just_before), true),
+            (Some(at_change), false),
+            (Some(after), false),
+            (None, false),
+        ] {
+            let answer = locate(&server, IN_OLD_SCHOOL, at).await;
+            let (chain, exclusive) = codes(&answer);
+            assert_eq!(
+                exclusive,
+                if school { vec![SCHOOL] } else { vec![] },
+                "at {at:?}"
+            );
+            assert_eq!(chain, vec!["411104", "411104002"], "at {at:?}");
+            assert_eq!(
+                answer["responsible"]["code"].as_str(),
+                school.then_some(SCHOOL),
+                "at {at:?}"
+            );
+        }
+        // Before anything was stored: an empty answer, not an error.
+        let empty = locate(&server, IN_OLD_SCHOOL, Some(before_any)).await;
+        assert_eq!(codes(&empty), (vec![], vec![]));
+        assert!(empty["responsible"].is_null() && empty["nearest"].is_null());
+        let (status, _, problem) = server
+            .get(&format!(
+                "/v1/locate?lon={}&lat={}&at=yesterday",
+                IN_OLD_SCHOOL.0, IN_OLD_SCHOOL.1
+            ))
+            .await;
+        assert_eq!((status, &problem["field"]), (400, &json!("at")));
+
+        // Batch: `at` in the body or the query, not both.
+        let points = json!([
+            [IN_OLD_SCHOOL.0, IN_OLD_SCHOOL.1],
+            [IN_GRID_PART_2.0, IN_GRID_PART_2.1]
+        ]);
+        let (status, past) = post_json(
+            &server,
+            "/v1/locate",
+            &json!({"points": points, "at": before}),
+        )
+        .await;
+        assert_eq!(status, 200, "{past}");
+        assert_eq!(past["results"][0]["responsible"], SCHOOL);
+        assert_eq!(past["results"][0]["exclusive"], json!([SCHOOL]));
+        assert_eq!(past["results"][1]["grid"], GRID);
+        let (_, same) = post_json(
+            &server,
+            &format!("/v1/locate?at={}", encode(before)),
+            &json!({"points": points}),
+        )
+        .await;
+        assert_eq!(same, past);
+        let (_, now) = post_json(&server, "/v1/locate", &json!({"points": points})).await;
+        assert!(now["results"][0]["responsible"].is_null(), "{now}");
+        assert!(now["results"][0].get("exclusive").is_none(), "{now}");
+        let (status, problem) = post_json(
+            &server,
+            &format!("/v1/locate?at={}", encode(after)),
+            &json!({"points": points, "at": before}),
+        )
+        .await;
+        assert_eq!((status, &problem["field"]), (400, &json!("at")));
+
+        // Tiles at a time before the change are the tiles that were served then, byte for byte.
+        let past_layer = fetch(
+            &server,
+            &tile_path(IN_OLD_SCHOOL, Some("exclusive"), Some(before)),
+        )
+        .await;
+        assert_eq!(past_layer.body, tiles_before.0.body);
+        assert_eq!(past_layer.etag, tiles_before.0.etag);
+        let past_composite = fetch(&server, &tile_path(IN_OLD_SCHOOL, None, Some(before))).await;
+        assert_eq!(past_composite.body, tiles_before.1.body);
+        let live = fetch(&server, &school_layer).await;
+        assert_ne!(live.body, tiles_before.0.body);
+        assert_eq!(
+            fetch(
+                &server,
+                &tile_path(IN_OLD_SCHOOL, Some("exclusive"), Some(after))
+            )
+            .await
+            .body,
+            live.body
+        );
+        // The school's feature in the past tile reaches the old east edge (114.1703 is right of the new one).
+        let layers = decode_tile(&past_layer.body);
+        assert_eq!(layers.len(), 1);
+        assert_eq!(layers[0].features.len(), 1);
+        assert_eq!(
+            fetch(
+                &server,
+                &tile_path(IN_OLD_SCHOOL, Some("exclusive"), Some(before_any))
+            )
+            .await
+            .status,
+            204
+        );
+        let (status, _, problem) = server
+            .get(&tile_path(
+                IN_OLD_SCHOOL,
+                Some("exclusive"),
+                Some("2024-13-01"),
+            ))
+            .await;
+        assert_eq!((status, &problem["field"]), (400, &json!("at")));
+
+        // One historical index per epoch: every time between the import and the change shared one.
+        let builds = server.state.time_travel.builds();
+        assert_eq!(
+            builds, 2,
+            "one index for the first epoch, one for before any data"
+        );
+        locate(&server, IN_OLD_SCHOOL, Some("2024-01-01T00:00:02Z")).await;
+        assert_eq!(server.state.time_travel.builds(), builds);
+
+        // A report keeps the grid it was routed to; a new one at the same point goes elsewhere now.
+        let id = routed["id"].as_i64().unwrap();
+        let (_, _, kept) = server.get(&format!("/v1/reports/{id}")).await;
+        assert_eq!(
+            (&kept["area_code"], &kept["route"]["area_code"]),
+            (&json!(SCHOOL), &json!(SCHOOL))
+        );
+        let (status, rerouted) = post_json(&server, "/v1/reports", &report("after-1")).await;
+        assert_eq!(status, 201, "{rerouted}");
+        assert_ne!(rerouted["area_code"], SCHOOL);
+    })
+    .await;
+}
+
+fn geodesic_m2(polygon: &Polygon<f64>) -> f64 {
+    polygon.geodesic_area_unsigned()
+}
+
+/// Checks `actual` against `expected` square metres within 1 m² (boolean operations add no real area).
+fn assert_m2(actual: &Value, expected: f64, what: &str) {
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual}"));
+    assert!(
+        (actual - expected).abs() < 1.0,
+        "{what}: {actual} m² vs {expected} m²"
+    );
+}
+
+#[tokio::test]
+async fn history_and_diff_of_versions() {
+    each_store(|t| async move {
+        let (server, city) = city_with_a_shrunk_school(&t).await;
+        shrink_school(&server, &city, 100).await;
+        // Version 3: the playground grows east, and the school is renamed.
+        let mut school = area(&city, SCHOOL).clone();
+        school.name = "召陵区实验小学（扩建）".into();
+        school.geometry = MultiPolygon(vec![Polygon::new(
+            rect_ring(114.151, 33.601, 114.175, 33.61),
+            vec![],
+        )]);
+        let mut change = note("planner2", 200);
+        change.reason = "extension to the east".into();
+        let edit = City {
+            areas: vec![school],
+            ..City::default()
+        };
+        t.store.write_city(&edit, &change).await.unwrap();
+        server.state.reload().await.unwrap();
+
+        let (status, content_type, history) =
+            server.get(&format!("/v1/grids/{SCHOOL}/history")).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (200, "application/geo+json")
+        );
+        let versions: Vec<Value> = history["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"].clone())
+            .collect();
+        let fields = |key: &str| versions.iter().map(|v| v[key].clone()).collect::<Vec<_>>();
+        assert_eq!(fields("version"), vec![json!(1), json!(2), json!(3)]);
+        assert_eq!(
+            fields("author"),
+            vec![json!("import"), json!("planner"), json!("planner2")]
+        );
+        assert_eq!(
+            fields("reason"),
+            vec![
+                json!("test change at second 1"),
+                json!("school shrunk to its playground"),
+                json!("extension to the east")
+            ]
+        );
+        assert_eq!(
+            fields("valid_from"),
+            vec![
+                json!("2024-01-01T00:00:01+00:00"),
+                json!("2024-01-01T00:01:40+00:00"),
+                json!("2024-01-01T00:03:20+00:00")
+            ]
+        );
+        assert_eq!(
+            fields("valid_to"),
+            vec![
+                json!("2024-01-01T00:01:40+00:00"),
+                json!("2024-01-01T00:03:20+00:00"),
+                Value::Null
+            ]
+        );
+
+        // 1 → 2: the school shrank into itself; the removed part is the old outline less the new rectangle.
+        let old_school = &area(&city, SCHOOL).geometry.0[0];
+        let shrunk = Polygon::new(rect_ring(114.151, 33.601, 114.16, 33.61), vec![]);
+        let (status, _, diff) = server
+            .get(&format!("/v1/grids/{SCHOOL}/diff?from=1&to=2"))
+            .await;
+        assert_eq!(status, 200, "{diff}");
+        assert_eq!(diff["features"][0]["properties"]["change"], "added");
+        assert_m2(
+            &diff["features"][0]["properties"]["area_m2"],
+            0.0,
+            "added 1→2",
+        );
+        assert_m2(
+            &diff["features"][1]["properties"]["area_m2"],
+            geodesic_m2(old_school) - geodesic_m2(&shrunk),
+            "removed 1→2",
+        );
+        assert_m2(
+            &diff["area_change_m2"],
+            geodesic_m2(&shrunk) - geodesic_m2(old_school),
+            "change 1→2",
+        );
+        assert_eq!(diff["changes"], json!([]));
+        assert_eq!(
+            (&diff["from"]["author"], &diff["to"]["author"]),
+            (&json!("import"), &json!("planner"))
+        );
+
+        // 2 → 3 (also the default: the latest version against the one before): a strip added to the east.
+        let strip = Polygon::new(rect_ring(114.16, 33.601, 114.175, 33.61), vec![]);
+        for path in [
+            format!("/v1/grids/{SCHOOL}/diff?from=2&to=3"),
+            format!("/v1/grids/{SCHOOL}/diff"),
+        ] {
+            let (status, _, diff) = server.get(&path).await;
+            assert_eq!(status, 200, "{diff}");
+            assert_m2(
+                &diff["features"][0]["properties"]["area_m2"],
+                geodesic_m2(&strip),
+                "added 2→3",
+            );
+            assert_m2(
+                &diff["features"][1]["properties"]["area_m2"],
+                0.0,
+                "removed 2→3",
+            );
+            assert_m2(&diff["area_change_m2"], geodesic_m2(&strip), "change 2→3");
+            // The added part is the strip: its bounds are the strip's.
+            let added: geo_types::Geometry<f64> = serde_json::from_value::<geojson::Geometry>(
+                diff["features"][0]["geometry"].clone(),
+            )
+            .unwrap()
+            .try_into()
+            .unwrap();
+            let bounds = geo::BoundingRect::bounding_rect(&added).unwrap();
+            for (got, want) in [
+                (bounds.min().x, 114.16),
+                (bounds.min().y, 33.601),
+                (bounds.max().x, 114.175),
+                (bounds.max().y, 33.61),
+            ] {
+                assert!((got - want).abs() < 1e-9, "{bounds:?}");
+            }
+            assert_eq!(
+                diff["changes"],
+                json!([{"field": "name", "from": "召陵区实验小学", "to": "召陵区实验小学（扩建）"}])
+            );
+        }
+
+        // Bad versions and unknown areas.
+        let (status, _, problem) = server
+            .get(&format!("/v1/grids/{SCHOOL}/diff?from=x&to=2"))
+            .await;
+        assert_eq!((status, &problem["field"]), (400, &json!("from")));
+        let (status, _, _) = server
+            .get(&format!("/v1/grids/{SCHOOL}/diff?from=1&to=9"))
+            .await;
+        assert_eq!(status, 404);
+        let (status, _, _) = server.get("/v1/grids/999999/diff").await;
+        assert_eq!(status, 404);
+        let (status, _, _) = server.get("/v1/grids/999999/history").await;
+        assert_eq!(status, 404);
     })
     .await;
 }

@@ -4,6 +4,7 @@ mod addresses;
 mod coverage;
 mod grids;
 mod health;
+mod history;
 mod indicators;
 mod locate;
 mod openapi;
@@ -38,6 +39,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(locate::router())
         .merge(addresses::router())
         .merge(grids::router())
+        .merge(history::router())
         .merge(reports::router())
         .merge(indicators::router())
         .merge(health::router())
