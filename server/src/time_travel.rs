@@ -57,12 +57,14 @@ impl CityAt {
 
 /// (data version, epoch)
 type Key = (i64, usize);
+/// Change instants, ascending, for the data version they were read at.
+type Instants = (i64, Arc<Vec<DateTime<Utc>>>);
 
 /// The historical index LRU, shared by every request of the process.
 #[derive(Default)]
 pub struct TimeTravel {
     /// The change instants, for the data version they were read at.
-    instants: tokio::sync::Mutex<Option<(i64, Arc<Vec<DateTime<Utc>>>)>>,
+    instants: tokio::sync::Mutex<Option<Instants>>,
     /// Most recently used first.
     entries: std::sync::Mutex<VecDeque<(Key, Arc<PastCity>)>>,
     /// One build at a time: concurrent requests for one epoch wait for the first one's result.
