@@ -3,6 +3,8 @@
 //! - `GET /tiles/{layer}/{z}/{x}/{y}.mvt` (or `.pbf`): one layer; `GET /tiles/{z}/{x}/{y}.mvt`: every layer
 //!   with content at `z` (a layer has content from its `minzoom` up; beyond its `maxzoom` it is still exact).
 //! - `GET /tiles/{layer}.json`, `GET /tiles.json`: `TileJSON` with absolute tile URLs.
+//! - `?at=` (RFC 3339) on either tile: the boundaries as they were then (see [`crate::time_travel`]), rendered per
+//!   request from a historical index (only the live city's tiles are cached).
 //!
 //! Answers carry a strong `ETag` (hash of the bytes; `-gz` appended for the gzip representation),
 //! `Cache-Control: public, max-age=60` (data can change) and `X-Cache: hit|miss`; gzip comes from the cache,
