@@ -142,6 +142,11 @@ pub struct ServeArgs {
     /// Seconds between passes of automatic escalation of overdue cases; 0 turns it off.
     #[arg(long, env = "GRIDMAP_ESCALATION_INTERVAL", default_value_t = crate::escalation::DEFAULT_INTERVAL_S)]
     pub escalation_interval: u64,
+    /// Milliseconds between polls of the store's data version, to notice changes made by other replicas,
+    /// imports or editors such as QGIS (on PostGIS `LISTEN gridmap_changes` also answers at once; the poll
+    /// covers read replicas, where no notification arrives); 0 turns the watcher off.
+    #[arg(long, env = "GRIDMAP_WATCH_INTERVAL_MS", default_value_t = crate::watcher::DEFAULT_INTERVAL.as_millis() as u64)]
+    pub watch_interval_ms: u64,
 }
 
 fn init_tracing(format: LogFormat) {

@@ -17,6 +17,8 @@ pub mod state;
 pub mod store;
 pub mod tile_cache;
 pub mod tile_index;
+pub mod time_travel;
+pub mod watcher;
 
 pub use api::app;
 pub use error::ApiError;

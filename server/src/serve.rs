@@ -31,6 +31,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             std::time::Duration::from_secs(args.escalation_interval),
         );
     }
+    if args.watch_interval_ms > 0 {
+        crate::watcher::spawn(
+            state.clone(),
+            crate::watcher::WatchOptions {
+                interval: std::time::Duration::from_millis(args.watch_interval_ms),
+                listen: true,
+            },
+        );
+    }
     let snapshot = state.snapshot();
     tracing::info!(
         backend = store.backend(),

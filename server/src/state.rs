@@ -132,6 +132,8 @@ pub struct AppState {
     pub feed: ReportFeed,
     /// Per-grid patrol coverage for the `coverage` tile layer.
     pub coverage_cache: crate::coverage_cache::CoverageCache,
+    /// Historical indexes for `at=` requests.
+    pub time_travel: crate::time_travel::TimeTravel,
 }
 
 impl AppState {
@@ -165,6 +167,7 @@ impl AppState {
             positions,
             store_checked: std::sync::Mutex::new(None),
             coverage_cache: crate::coverage_cache::CoverageCache::default(),
+            time_travel: crate::time_travel::TimeTravel::default(),
         })
     }
 
@@ -205,6 +208,23 @@ impl AppState {
         let snapshot = load_snapshot(self.store.as_ref()).await?;
         self.swap_in(Arc::new(snapshot)).await;
         Ok(())
+    }
+
+    /// Reloads when the store's data version differs from the snapshot's (another process, or an editor such
+    /// as QGIS, changed the data); true when it did. The watcher calls this (see `crate::watcher`).
+    pub async fn reload_if_stale(&self) -> Result<bool, StoreError> {
+        let stored = self.store.data_version().await?;
+        if stored == self.snapshot().data_version {
+            return Ok(false);
+        }
+        let _turn = self.replace_lock.lock().await;
+        // A writer's reload may have caught up while this waited for its turn.
+        if stored == self.snapshot().data_version {
+            return Ok(false);
+        }
+        let snapshot = load_snapshot(self.store.as_ref()).await?;
+        self.swap_in(Arc::new(snapshot)).await;
+        Ok(true)
     }
 
     /// Swaps in a new snapshot and carries the tile cache over: tiles touched by areas that differ between

@@ -19,7 +19,6 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/grids", get(list_grids))
         .route("/v1/grids/{code}", get(get_grid))
-        .route("/v1/grids/{code}/history", get(grid_history))
 }
 
 /// One area as a GeoJSON Feature; `with_staff` adds the staff list.
@@ -141,33 +140,4 @@ pub async fn get_grid(
             .collect::<Vec<_>>()
     );
     Ok(geojson_response(&feature))
-}
-
-/// Every stored version of an area's boundary, oldest first.
-#[utoipa::path(get, path = "/v1/grids/{code}/history", params(("code" = String, Path, description = "area code")), tag = "grids",
-    responses((status = 200, description = "GeoJSON FeatureCollection of versions", content_type = "application/geo+json"),
-        (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn grid_history(
-    State(state): State<Arc<AppState>>,
-    Path(code): Path<String>,
-) -> Result<Response, ApiError> {
-    let versions = state.store.area_history(&code).await?;
-    if versions.is_empty() {
-        return Err(ApiError::NotFound(format!("area `{code}`")));
-    }
-    let features: Vec<Value> = versions
-        .iter()
-        .map(|v| {
-            let mut f = area_feature(&v.area, false);
-            f["properties"]["version"] = json!(v.version);
-            f["properties"]["valid_from"] = json!(v.valid_from.to_rfc3339());
-            f["properties"]["valid_to"] = json!(v.valid_to.map(|t| t.to_rfc3339()));
-            f["properties"]["author"] = json!(v.author);
-            f["properties"]["reason"] = json!(v.reason);
-            f
-        })
-        .collect();
-    Ok(geojson_response(
-        &json!({"type": "FeatureCollection", "features": features}),
-    ))
 }

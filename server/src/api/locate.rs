@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::views::{AreaRef, NearestView, ResponsibleView};
 use crate::error::{ApiError, FieldError};
+use crate::time_travel::parse_at;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/v1/locate", get(locate_one).post(locate_many))
@@ -28,6 +29,9 @@ pub struct LocateParams {
     pub lat: Option<String>,
     /// `wgs84` (default), `gcj02` (Amap, Tencent, WeChat) or `bd09` (Baidu).
     pub crs: Option<String>,
+    /// Answer as the boundaries were at this time (RFC 3339, e.g. `2024-05-01T08:00:00+08:00`); default now.
+    /// Before any stored area the answer is empty (no chain, no responsible grid).
+    pub at: Option<String>,
 }
 
 /// The whole answer for one point.
@@ -117,9 +121,14 @@ pub async fn locate_one(
         errors: vec![e],
     })?;
     let p = crs.to_wgs84(input);
-    let snapshot = state.snapshot();
-    let location = snapshot.index.locate(p);
-    Ok(Json(describe(&snapshot.index, p, &location)))
+    let at = params
+        .at
+        .as_deref()
+        .map(|t| parse_at("at", t))
+        .transpose()?;
+    let city = state.city_at(at).await?;
+    let location = city.index().locate(p);
+    Ok(Json(describe(city.index(), p, &location)))
 }
 
 /// Renders a [`Location`] for people.
@@ -158,6 +167,15 @@ pub struct BatchRequest {
     /// GeoJSON features with Point geometries.
     #[schema(value_type = Option<Vec<Object>>)]
     pub features: Option<Vec<BatchFeature>>,
+    /// Answer as the boundaries were at this time (RFC 3339); may also be given as the `at` query parameter.
+    pub at: Option<String>,
+}
+
+/// Query of `POST /v1/locate`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BatchParams {
+    /// Answer as the boundaries were at this time (RFC 3339), as the body's `at`.
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,21 +290,33 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
 }
 
 /// Locates many points; results in input order.
-#[utoipa::path(post, path = "/v1/locate", request_body = BatchRequest, tag = "lookup",
+#[utoipa::path(post, path = "/v1/locate", params(BatchParams), request_body = BatchRequest, tag = "lookup",
     responses((status = 200, body = BatchResponse), (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn locate_many(
     State(state): State<Arc<AppState>>,
+    query: Result<Query<BatchParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::response::Response, ApiError> {
+    let Query(params) = query?;
     let body = body?;
-    let request: BatchRequest =
+    let mut request: BatchRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let at = match (params.at, request.at.take()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "at",
+                "give `at` in the query or in the body, not both",
+            ));
+        }
+        (Some(at), None) | (None, Some(at)) => Some(parse_at("at", &at)?),
+        (None, None) => None,
+    };
     let (_crs, points) = batch_points(request, state.config.max_batch_points)?;
-    let snapshot = state.snapshot();
+    let city = state.city_at(at).await?;
     // Locating and serialising a big batch is CPU work: keep it off the async workers.
     let body = tokio::task::spawn_blocking(move || {
-        let index = &snapshot.index;
+        let index = city.index();
         let results: Vec<BatchResult> = index
             .locate_batch(&points)
             .iter()

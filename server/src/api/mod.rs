@@ -5,6 +5,7 @@ pub mod coverage;
 mod coverage_tiles;
 mod grids;
 mod health;
+mod history;
 mod indicators;
 mod locate;
 mod openapi;
@@ -40,6 +41,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(locate::router())
         .merge(addresses::router())
         .merge(grids::router())
+        .merge(history::router())
         .merge(reports::router())
         .merge(indicators::router())
         .merge(health::router())

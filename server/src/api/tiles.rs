@@ -3,6 +3,8 @@
 //! - `GET /tiles/{layer}/{z}/{x}/{y}.mvt` (or `.pbf`): one layer; `GET /tiles/{z}/{x}/{y}.mvt`: every layer
 //!   with content at `z` (a layer has content from its `minzoom` up; beyond its `maxzoom` it is still exact).
 //! - `GET /tiles/{layer}.json`, `GET /tiles.json`: `TileJSON` with absolute tile URLs.
+//! - `?at=` (RFC 3339) on either tile: the boundaries as they were then (see [`crate::time_travel`]), rendered per
+//!   request from a historical index (only the live city's tiles are cached).
 //!
 //! Answers carry a strong `ETag` (hash of the bytes; `-gz` appended for the gzip representation),
 //! `Cache-Control: public, max-age=60` (data can change) and `X-Cache: hit|miss`; gzip comes from the cache,
@@ -12,8 +14,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +27,7 @@ use crate::error::ApiError;
 use crate::state::Snapshot;
 use crate::tile_cache::{EncodedTile, TileKey};
 use crate::tile_index::{LayerId, has_content_at, layer_id};
+use crate::time_travel::{CityAt, PastCity, parse_at};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -48,6 +51,7 @@ pub fn router() -> Router<Arc<AppState>> {
         ("z" = u32, Path, description = "Zoom, 0..=22"),
         ("x" = u32, Path, description = "Column, 0..2^z"),
         ("y" = String, Path, description = "Row 0..2^z (y = 0 north) with `.mvt` or `.pbf`"),
+        TileParams,
     ),
     responses(
         (status = 200, description = "MVT 2.1 tile (gzip when accepted)", content_type = "application/vnd.mapbox-vector-tile"),
@@ -58,12 +62,16 @@ pub fn router() -> Router<Arc<AppState>> {
 pub async fn layer_tile(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String, String, String)>, PathRejection>,
+    query: Result<Query<TileParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((layer, z, x, y)) = path.map_err(|e| ApiError::field("path", e.body_text()))?;
     let layer = layer_id(&layer).ok_or_else(|| unknown_layer(&layer))?;
     let tile = parse_tile(&z, &x, &y)?;
-    let snapshot = state.snapshot();
+    let snapshot = match city_at(&state, query).await? {
+        CityAt::Current(snapshot) => snapshot,
+        CityAt::Past(past) => return past_tile(past, Some(layer), tile, &headers).await,
+    };
     let (encoded, hit) = state
         .tile_cache
         .get_or_render(&snapshot, TileKey { layer, tile }, || {
@@ -80,6 +88,7 @@ pub async fn layer_tile(
         ("z" = u32, Path, description = "Zoom, 0..=22"),
         ("x" = u32, Path, description = "Column, 0..2^z"),
         ("y" = String, Path, description = "Row 0..2^z (y = 0 north) with `.mvt` or `.pbf`"),
+        TileParams,
     ),
     responses(
         (status = 200, description = "MVT 2.1 tile with several layers", content_type = "application/vnd.mapbox-vector-tile"),
@@ -90,11 +99,15 @@ pub async fn layer_tile(
 pub async fn composite_tile(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<TileParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((z, x, y)) = path.map_err(|e| ApiError::field("path", e.body_text()))?;
     let tile = parse_tile(&z, &x, &y)?;
-    let snapshot = state.snapshot();
+    let snapshot = match city_at(&state, query).await? {
+        CityAt::Current(snapshot) => snapshot,
+        CityAt::Past(past) => return past_tile(past, None, tile, &headers).await,
+    };
     let cache = &state.tile_cache;
     let (encoded, hit) = cache.get_or_render(
         &snapshot,
@@ -105,6 +118,54 @@ pub async fn composite_tile(
         || composite_bytes(&state, &snapshot, tile),
     );
     Ok(tile_response(&encoded, hit, &headers))
+}
+
+/// Query of tile requests.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct TileParams {
+    /// The boundaries as they were at this time (RFC 3339); default now. Roads are not versioned.
+    pub at: Option<String>,
+}
+
+async fn city_at(
+    state: &AppState,
+    query: Result<Query<TileParams>, QueryRejection>,
+) -> Result<CityAt, ApiError> {
+    let Query(params) = query?;
+    let at = params
+        .at
+        .as_deref()
+        .map(|t| parse_at("at", t))
+        .transpose()?;
+    Ok(state.city_at(at).await?)
+}
+
+/// A tile of a past city (`layer` `None`: the composite), rendered per request: the tile cache holds the
+/// live city only. The `ETag` is the bytes' hash as for live tiles.
+async fn past_tile(
+    past: Arc<PastCity>,
+    layer: Option<LayerId>,
+    tile: TileCoord,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let bytes = tokio::task::spawn_blocking(move || {
+        let render = |layer| {
+            past.tiles()
+                .render(&past.index, &past.base.roads, layer, tile)
+        };
+        match layer {
+            Some(layer) => render(layer),
+            None => LAYERS
+                .iter()
+                .enumerate()
+                .filter(|(_, spec)| has_content_at(spec, tile.z()))
+                .flat_map(|(layer, _)| render(layer))
+                .collect(),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(tile_response(&EncodedTile::new(bytes, 0), false, headers))
 }
 
 /// The composite tile's bytes: protobuf concatenation of the single-layer tiles merges their layers.

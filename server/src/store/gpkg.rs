@@ -162,7 +162,7 @@ async fn touch_contents(
     Ok(())
 }
 
-async fn load_staff(
+pub(super) async fn load_staff(
     conn: &mut SqliteConnection,
     code: Option<&str>,
 ) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
@@ -674,6 +674,28 @@ impl GridStore for GpkgStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<super::StoredFix>, StoreError> {
         super::patrols::gpkg_worker_fixes(&self.pool, worker, from, to).await
+    }
+
+    async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<gridmap_core::Area>, StoreError> {
+        super::history::gpkg_areas_at(&self.pool, at).await
+    }
+
+    async fn area_version(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<AreaVersion>, StoreError> {
+        super::history::gpkg_area_version(&self.pool, code, version).await
+    }
+
+    async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        super::history::gpkg_change_instants(&self.pool).await
+    }
+
+    async fn change_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
+        Ok(None) // another process writing the file is noticed by polling the data version
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod gpkg;
+mod history;
 mod patrols;
 mod postgis;
 mod report_rows;
@@ -16,6 +17,8 @@ pub use postgis::PostgisStore;
 
 /// Channel on which PostGIS announces report changes (see `migrations/postgis/0004_reports.sql`).
 pub const REPORTS_CHANNEL: &str = "gridmap_reports";
+/// Channel on which PostGIS announces every change of the city's tables (see `migrations/postgis/0003_data_version.sql`).
+pub const CHANGES_CHANNEL: &str = "gridmap_changes";
 
 /// Errors of a store; internals are logged, never shown to API clients.
 #[derive(Debug, thiserror::Error)]
@@ -155,4 +158,23 @@ pub trait GridStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<StoredFix>, StoreError>;
+
+    /// The version of every area valid at `at`: `valid_from <= at` and (`valid_to` unset or `valid_to > at`),
+    /// in stored order. Staff is not versioned: only a version that is still current carries it.
+    async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<Area>, StoreError>;
+    /// One stored version of one area (staff as in [`GridStore::area_history`]).
+    async fn area_version(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<AreaVersion>, StoreError>;
+    /// Every distinct instant at which some area version began or ended, ascending: between two of them
+    /// [`GridStore::areas_at`] answers the same.
+    async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError>;
+    /// Data versions announced after any process (or an editor such as QGIS) changed the city, when the
+    /// store can tell (PostGIS: `LISTEN gridmap_changes`); `None` otherwise (GeoPackage: poll
+    /// [`GridStore::data_version`]).
+    async fn change_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
 }

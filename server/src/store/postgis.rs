@@ -57,7 +57,7 @@ fn wkb(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| geometry_error(what, &e))
 }
 
-async fn load_staff(
+pub(super) async fn load_staff(
     conn: &mut PgConnection,
     code: Option<&str>,
 ) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
@@ -592,6 +592,30 @@ impl GridStore for PostgisStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<super::StoredFix>, StoreError> {
         super::patrols::pg_worker_fixes(&self.pool, worker, from, to).await
+    }
+
+    async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<gridmap_core::Area>, StoreError> {
+        super::history::pg_areas_at(&self.pool, at).await
+    }
+
+    async fn area_version(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<AreaVersion>, StoreError> {
+        super::history::pg_area_version(&self.pool, code, version).await
+    }
+
+    async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        super::history::pg_change_instants(&self.pool).await
+    }
+
+    async fn change_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
+        Ok(Some(
+            super::history::pg_change_notifications(&self.pool).await?,
+        ))
     }
 }
 
