@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use geo::{BooleanOps, Contains, GeodesicArea, InteriorPoint};
+use geo::{BooleanOps, Contains, GeodesicArea};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
 use gridmap_core::{Area, City, Level};
 use gridmap_server::state::ApiConfig;
@@ -70,64 +70,6 @@ fn rect_polygon(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
     MultiPolygon(vec![
         Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 }).to_polygon(),
     ])
-}
-
-/// How the split grid is cut: along the boundary between its western column of micro-grids and the rest
-/// (a planner keeps micro-grids whole), extended beyond the grid at both ends.
-struct MicroCut {
-    line: Vec<Coord<f64>>,
-    west: MultiPolygon<f64>,
-    east: MultiPolygon<f64>,
-    east_micro_grids: Vec<String>,
-}
-
-fn micro_cut(city: &City) -> MicroCut {
-    let micro: Vec<&Area> = city
-        .areas
-        .iter()
-        .filter(|a| a.parent.as_deref() == Some(SPLIT))
-        .collect();
-    let centre_x = |a: &Area| a.geometry.interior_point().expect("point").x();
-    let (lo, hi) = micro.iter().fold((f64::MAX, f64::MIN), |(lo, hi), a| {
-        (lo.min(centre_x(a)), hi.max(centre_x(a)))
-    });
-    let (west, east): (Vec<&Area>, Vec<&Area>) = micro
-        .iter()
-        .partition(|a| centre_x(a) < lo + (hi - lo) / 3.0);
-    assert!(!west.is_empty() && !east.is_empty());
-    let vertices = |set: &[&Area]| -> Vec<Coord<f64>> {
-        set.iter()
-            .flat_map(|a| a.geometry.0.iter().flat_map(|p| p.exterior().0.clone()))
-            .collect()
-    };
-    let east_vertices = vertices(&east);
-    let mut shared: Vec<Coord<f64>> = vertices(&west)
-        .into_iter()
-        .filter(|c| east_vertices.contains(c))
-        .collect();
-    shared.sort_by(|a, b| a.y.total_cmp(&b.y));
-    shared.dedup();
-    assert!(shared.len() >= 2, "the columns share a boundary");
-    let (first, last) = (shared[0], shared[shared.len() - 1]);
-    let mut line = vec![Coord {
-        x: first.x,
-        y: first.y - 0.001,
-    }];
-    line.extend(shared);
-    line.push(Coord {
-        x: last.x,
-        y: last.y + 0.001,
-    });
-    let union = |set: &[&Area]| {
-        set.iter()
-            .fold(MultiPolygon(vec![]), |acc, a| acc.union(&a.geometry))
-    };
-    MicroCut {
-        line,
-        west: union(&west),
-        east: union(&east),
-        east_micro_grids: east.iter().map(|a| a.code.clone()).collect(),
-    }
 }
 
 /// Two grids of the community, other than `except`, sharing an edge (their union is one polygon).
@@ -226,7 +168,7 @@ async fn a_redivided_community_is_checked_previewed_and_committed() {
     each_store(|t| async move {
         let city = gridmap_data::sample_city();
         let server = serve(t, &city).await;
-        let cut = micro_cut(&city);
+        let cut = gridmap_tests::micro_column_cut(&city, SPLIT);
         let (keep, gone) = neighbours(&city, SPLIT);
 
         let (status, plan) = post(
@@ -405,7 +347,7 @@ async fn broken_plans_are_refused_with_the_problem_and_change_nothing() {
     each_store(|t| async move {
         let city = gridmap_data::sample_city();
         let server = serve(t, &city).await;
-        let cut = micro_cut(&city);
+        let cut = gridmap_tests::micro_column_cut(&city, SPLIT);
         let (keep, gone) = neighbours(&city, SPLIT);
         let data_version = server.state.snapshot().data_version;
 
@@ -500,7 +442,7 @@ async fn of_two_plans_on_one_grid_the_second_gets_409_and_no_edit_is_lost() {
     each_store(|t| async move {
         let city = gridmap_data::sample_city();
         let server = serve(t, &city).await;
-        let cut = micro_cut(&city);
+        let cut = gridmap_tests::micro_column_cut(&city, SPLIT);
         let rename = json!({"name": "rename", "author": "甲", "reason": "更名",
             "edits": [{"op": "rename", "code": SPLIT, "new_name": "景苑新名网格"}]});
         let divide = json!({"name": "split", "author": "乙", "reason": "拆分", "edits": [split_edit(&cut.line)]});
