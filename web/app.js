@@ -4,6 +4,7 @@ import {STRINGS, initialLang} from './i18n.js';
 import {wgs84ToGcj02} from './gcj02.js';
 import {initDispatch} from './dispatch.js';
 import {initCoverage} from './coverage.js';
+import {initPlanner} from './planner.js';
 import {
   EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle, layerGroups,
   stripePattern,
@@ -15,7 +16,7 @@ const ui = {
   hidden: new Set(),
   panel: null, // what the panel shows: {type: 'locate', lngLat, answer} or {type: 'area', feature}
   basemap: false,
-  mode: ['dispatch', 'coverage'].find((m) => m === new URLSearchParams(location.search).get('mode')) ?? 'map',
+  mode: ['dispatch', 'coverage', 'plan'].find((m) => m === new URLSearchParams(location.search).get('mode')) ?? 'map',
 };
 const t = (key) => STRINGS[ui.lang][key];
 const $ = (id) => document.getElementById(id);
@@ -398,6 +399,7 @@ function applyLang() {
   }
   dispatch.render();
   coverage.render();
+  planner.render();
   renderLayers();
   renderLegend();
   renderPanel();
@@ -419,10 +421,25 @@ const dispatch = initDispatch(map, {lang: () => ui.lang});
 window.gridmap.dispatch = dispatch;
 const coverage = initCoverage(map, {lang: () => ui.lang, hidden: (id) => ui.hidden.has(id)});
 window.gridmap.coverage = coverage;
+const planner = initPlanner(map, {lang: () => ui.lang, refreshTiles});
+window.gridmap.planner = planner;
+
+/** Fetches the vector tiles again (after a commit): a new URL, so neither MapLibre nor the HTTP cache answers. */
+function refreshTiles() {
+  const source = map.getSource('gridmap');
+  if (!source?.tiles) return;
+  const stamp = Date.now();
+  source.setTiles(source.tiles.map((u) => {
+    const url = new URL(u, location.href);
+    url.searchParams.set('v', String(stamp));
+    return decodeURI(url.href);
+  }));
+}
 
 function applyMode() {
   document.body.classList.toggle('mode-dispatch', ui.mode === 'dispatch');
   document.body.classList.toggle('mode-coverage', ui.mode === 'coverage');
+  document.body.classList.toggle('mode-plan', ui.mode === 'plan');
   for (const tab of document.querySelectorAll('#modes [data-mode]')) {
     tab.setAttribute('aria-selected', String(tab.dataset.mode === ui.mode));
   }
@@ -431,6 +448,8 @@ function applyMode() {
   else dispatch.leave();
   if (ui.mode === 'coverage') coverage.enter();
   else coverage.leave();
+  if (ui.mode === 'plan') planner.enter();
+  else planner.leave();
 }
 
 /** Switches between the modes; the URL keeps the mode (`?mode=dispatch`, `?mode=coverage`). */

@@ -66,15 +66,34 @@ pub fn distance_to_boundary_m(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Geodesic area of a `MultiPolygon` (holes subtracted), in square metres.
+/// Geodesic area of a `MultiPolygon` (holes subtracted), in square metres, whatever the winding.
+///
+/// geo's `geodesic_area_unsigned` measures a clockwise ring as the rest of the earth (5.1e14 m²), and
+/// boolean operations return degenerate slivers of either winding; every area here is far below half the
+/// earth, so the absolute signed area of each polygon is right for both windings.
 pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
-    mp.geodesic_area_unsigned()
+    mp.0.iter().map(|p| p.geodesic_area_signed().abs()).sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use geo_types::{coord, polygon};
+
+    #[test]
+    fn area_does_not_depend_on_winding() {
+        let ccw = polygon![(x: 114.0, y: 33.0), (x: 114.01, y: 33.0), (x: 114.01, y: 33.01), (x: 114.0, y: 33.01)];
+        let mut reversed = ccw.exterior().clone();
+        reversed.0.reverse();
+        let cw = geo_types::Polygon::new(reversed, vec![]);
+        let a = area_m2(&MultiPolygon(vec![ccw]));
+        // 0.01° × 0.01° at 33° N: about 1110 m × 932 m.
+        assert!((a / 1.035e6 - 1.0).abs() < 0.01, "{a}");
+        assert!((area_m2(&MultiPolygon(vec![cw])) - a).abs() < 1e-6);
+        // A zero-width sliver, as boolean operations leave along shared borders, has no area.
+        let sliver = polygon![(x: 114.053_090_2, y: 33.591_179_8), (x: 114.053_049, y: 33.590_771_7), (x: 114.053_090_2, y: 33.591_179_799_999_03)];
+        assert!(area_m2(&MultiPolygon(vec![sliver])) < 1.0);
+    }
 
     #[test]
     fn segment_distance_matches_geodesic_distance_to_the_foot() {

@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
+use geo::{BooleanOps, InteriorPoint};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use gridmap_core::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
 use gridmap_server::store::{ChangeNote, GpkgStore, GridStore, PostgisStore};
@@ -574,4 +575,63 @@ pub fn shared_dataset(folder: &str, file: &str) -> Option<PathBuf> {
     assert!(!in_ci(), "{} missing under CI", dir.join(file).display());
     eprintln!("SKIPPED: {} not found", dir.join(file).display());
     None
+}
+
+/// How a grid is cut for a split: along the boundary between its western column of micro-grids and the rest
+/// (a planner keeps micro-grids whole), extended beyond the grid at both ends.
+pub struct MicroCut {
+    pub line: Vec<Coord<f64>>,
+    pub west: MultiPolygon<f64>,
+    pub east: MultiPolygon<f64>,
+    pub east_micro_grids: Vec<String>,
+}
+
+/// The cut of grid `code` between its western column of micro-grids and the rest.
+pub fn micro_column_cut(city: &City, code: &str) -> MicroCut {
+    let micro: Vec<&Area> = city
+        .areas
+        .iter()
+        .filter(|a| a.parent.as_deref() == Some(code))
+        .collect();
+    let centre_x = |a: &Area| a.geometry.interior_point().expect("point").x();
+    let (lo, hi) = micro.iter().fold((f64::MAX, f64::MIN), |(lo, hi), a| {
+        (lo.min(centre_x(a)), hi.max(centre_x(a)))
+    });
+    let (west, east): (Vec<&Area>, Vec<&Area>) = micro
+        .iter()
+        .partition(|a| centre_x(a) < lo + (hi - lo) / 3.0);
+    assert!(!west.is_empty() && !east.is_empty());
+    let vertices = |set: &[&Area]| -> Vec<Coord<f64>> {
+        set.iter()
+            .flat_map(|a| a.geometry.0.iter().flat_map(|p| p.exterior().0.clone()))
+            .collect()
+    };
+    let east_vertices = vertices(&east);
+    let mut shared: Vec<Coord<f64>> = vertices(&west)
+        .into_iter()
+        .filter(|c| east_vertices.contains(c))
+        .collect();
+    shared.sort_by(|a, b| a.y.total_cmp(&b.y));
+    shared.dedup();
+    assert!(shared.len() >= 2, "the columns share a boundary");
+    let (first, last) = (shared[0], shared[shared.len() - 1]);
+    let mut line = vec![Coord {
+        x: first.x,
+        y: first.y - 0.001,
+    }];
+    line.extend(shared);
+    line.push(Coord {
+        x: last.x,
+        y: last.y + 0.001,
+    });
+    let union = |set: &[&Area]| {
+        set.iter()
+            .fold(MultiPolygon(vec![]), |acc, a| acc.union(&a.geometry))
+    };
+    MicroCut {
+        line,
+        west: union(&west),
+        east: union(&east),
+        east_micro_grids: east.iter().map(|a| a.code.clone()).collect(),
+    }
 }

@@ -1304,3 +1304,155 @@ async fn coverage_picture(page: &Page) -> PathBuf {
     map_idle(page).await;
     screenshot(page, "coverage.png").await
 }
+
+/// The planner (规划): open the tab on a community, split a grid along a line drawn through terra-draw's
+/// API (the boundary between its western column of micro-grids and the rest), see the checks clean and the
+/// impact list filled, commit, and see a known address answer the new grid and the new grid drawn from the
+/// tiles.
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one planner's session, told in order"
+)]
+async fn the_planner_splits_a_grid_and_commits() {
+    const COMMUNITY: &str = "411104001001";
+    const SPLIT: &str = "411104001001001";
+    let Some(chromium) = chromium() else {
+        assert!(
+            !in_ci(),
+            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
+        );
+        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
+        return;
+    };
+    let started = Instant::now();
+    let city = gridmap_data::sample_city();
+    let cut = gridmap_tests::micro_column_cut(&city, SPLIT);
+    // An address of the split grid's eastern part, found by containment (boundaries left out).
+    let moved = city
+        .addresses
+        .iter()
+        .find(|a| cut.east.contains(&a.point))
+        .expect("an address in the eastern part");
+    let (t, guard) = fresh_store(Backend::Gpkg).await;
+    t.store
+        .write_city(&city, &note("browser test", 1))
+        .await
+        .expect("write the sample city");
+    let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let (mut browser, driver) = launch(&chromium, profile.path()).await;
+    let page = browser.new_page("about:blank").await.expect("new page");
+    let problems = Problems::default();
+    problems.watch(&page).await;
+    page.enable_log().await.expect("enable the Log domain");
+
+    page.goto(format!("{}/?mode=plan&community={COMMUNITY}", server.base))
+        .await
+        .expect("open the page");
+    map_idle(&page).await;
+    assert_eq!(text_of(&page, "#modes [data-mode=plan]").await, "规划");
+    wait_for(
+        &page,
+        "gridmap.planner.state.grids.length > 0 && document.querySelectorAll('#plan-grid-list li').length > 0",
+        "the community's grids",
+    )
+    .await;
+    assert_eq!(
+        eval(&page, "gridmap.planner.state.community").await,
+        COMMUNITY
+    );
+
+    // Draw the line (terra-draw's API, as a finished drawing), which splits the grid under it.
+    let line: Vec<[f64; 2]> = cut.line.iter().map(|c| [c.x, c.y]).collect();
+    let line = serde_json::to_string(&line).expect("line");
+    eval(
+        &page,
+        &format!(
+            "(async () => {{ gridmap.planner.select(['{SPLIT}']); const a = await gridmap.planner.drawSplitLine({line}); return a.status; }})()"
+        ),
+    )
+    .await;
+    wait_for(
+        &page,
+        "gridmap.planner.state.plan !== null && gridmap.planner.state.plan.valid === true",
+        "a clean plan",
+    )
+    .await;
+    let new_code = eval(&page, "gridmap.planner.state.plan.edits[0].new_codes[1]").await;
+    let new_code = new_code.as_str().expect("the new grid's code").to_owned();
+    assert_eq!(
+        eval(
+            &page,
+            "document.querySelectorAll('#plan-problems li').length"
+        )
+        .await,
+        0
+    );
+    let listed = eval(
+        &page,
+        "Number(document.querySelector('#plan-impact [data-impact=addresses] .count').textContent)",
+    )
+    .await;
+    assert!(
+        listed.as_u64().is_some_and(|n| n > 0),
+        "impact list: {listed}"
+    );
+    assert!(
+        eval(&page, &format!("gridmap.planner.state.plan.impact.addresses.some((m) => m.what === '{}' && m.to_grid === '{new_code}')", moved.full)).await.as_bool() == Some(true),
+        "{} is listed as moving to {new_code}",
+        moved.full
+    );
+    eval(&page, "(() => { document.querySelector('#plan-impact [data-impact=addresses]').open = true; return true; })()").await;
+    map_idle(&page).await;
+    let shot = screenshot(&page, "planner.png").await;
+
+    click_on(&page, "#plan-commit").await;
+    wait_for(
+        &page,
+        "document.getElementById('plan-message').dataset.kind === 'ok' && gridmap.planner.state.plan === null",
+        "the commit",
+    )
+    .await;
+    let (status, _, located) = server
+        .get(&format!(
+            "/v1/locate?lon={}&lat={}",
+            moved.point.x(),
+            moved.point.y()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let grid = located["chain"]
+        .as_array()
+        .and_then(|c| c.iter().find(|l| l["level"] == "grid"))
+        .and_then(|l| l["code"].as_str())
+        .map(str::to_owned);
+    assert_eq!(grid.as_deref(), Some(new_code.as_str()), "{located}");
+    // The map's own grid tiles, fetched again after the commit, draw the new grid.
+    let mut drawn = Vec::new();
+    for _ in 0..50 {
+        map_idle(&page).await;
+        drawn = rendered_codes(&page, &["grids-fill"], None).await;
+        if drawn.contains(&new_code) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(drawn.contains(&new_code), "{new_code} not in {drawn:?}");
+
+    let problems = problems.all();
+    assert!(
+        problems.is_empty(),
+        "the page reported problems: {problems:#?}"
+    );
+    browser.close().await.expect("close chromium");
+    let _ = browser.wait().await;
+    driver.abort();
+    guard.release().await;
+    println!(
+        "planner browser test: {:.1} s, {SPLIT} split, {} now in {new_code}, screenshot {}",
+        started.elapsed().as_secs_f64(),
+        moved.full,
+        shot.display()
+    );
+}

@@ -459,6 +459,7 @@ async fn gdal_opens_the_geopackage() {
             "5: patrol_fixes (Point)",
             "6: staff (None)",
             "7: report_events (None)",
+            "8: plans (None)",
         ] {
             assert!(layers.contains(line), "missing `{line}` in:\n{layers}");
         }
@@ -470,8 +471,8 @@ async fn gdal_opens_the_geopackage() {
                     .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
             })
             .count();
-        // Patrol fixes (issue 5) are a point layer of their own.
-        assert_eq!(listed, 7, "{layers}");
+        // Patrol fixes (issue 5) are a point layer of their own; plans (issue 6) an attribute table.
+        assert_eq!(listed, 8, "{layers}");
 
         let summary = ogrinfo(&["-ro", "-so", file, "areas", "addresses", "roads", "staff"]);
         let layer = |name: &str| -> String {

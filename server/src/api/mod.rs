@@ -11,6 +11,7 @@ mod locate;
 mod openapi;
 mod patrol_tracks;
 mod patrols;
+mod plans;
 pub mod reports;
 pub mod tiles;
 pub mod views;
@@ -52,6 +53,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(coverage::router())
         .merge(coverage_tiles::router())
         .merge(patrol_tracks::router())
+        .merge(plans::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -38,6 +38,12 @@ use crate::AppState;
         super::coverage_tiles::coverage_tilejson,
         super::patrol_tracks::get_tracks,
         super::patrol_tracks::get_workers,
+        super::plans::create_plan,
+        super::plans::list_plans,
+        super::plans::get_plan,
+        super::plans::replace_edits,
+        super::plans::commit_plan,
+        super::plans::abandon_plan,
     ),
     tags(
         (name = "lookup", description = "Which grid is this point or address in?"),
@@ -46,6 +52,7 @@ use crate::AppState;
         (name = "reports", description = "Incident reports: intake, routing, the case workflow, live updates, indicators"),
         (name = "operations", description = "Health and metrics"),
         (name = "patrols", description = "Grid workers' GPS fixes and patrol coverage"),
+        (name = "plans", description = "Planners' drafts of boundary changes: validation, impact, atomic commit"),
     )
 )]
 pub struct ApiDoc;

@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("gcj02.js", JS),
     asset!("dispatch.js", JS),
     asset!("coverage.js", JS),
+    asset!("planner.js", JS),
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
@@ -54,6 +55,12 @@ const ASSETS: &[Asset] = &[
         "vendor/maplibre-gl/LICENSE.txt",
         "text/plain; charset=utf-8"
     ),
+    asset!("vendor/terra-draw/terra-draw.umd.js", JS),
+    asset!(
+        "vendor/terra-draw/terra-draw-maplibre-gl-adapter.umd.js",
+        JS
+    ),
+    asset!("vendor/terra-draw/LICENSE", "text/plain; charset=utf-8"),
 ];
 
 pub fn router() -> Router<Arc<AppState>> {

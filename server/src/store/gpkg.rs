@@ -76,11 +76,11 @@ impl GpkgStore {
 }
 
 /// GeoPackage `DATETIME`: ISO 8601 UTC with milliseconds.
-fn gpkg_time(at: DateTime<Utc>) -> String {
+pub(super) fn gpkg_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn parse_time(code: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn parse_time(code: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Invalid(format!("area `{code}` has invalid time `{text}`: {e}")))
@@ -128,7 +128,7 @@ fn extend(extent: &mut Option<Rect<f64>>, geometry: &Geometry<f64>) {
 
 /// Records the change time and widens the layer's extent in `gpkg_contents`, which GDAL and
 /// QGIS read instead of scanning the layer.
-async fn touch_contents(
+pub(super) async fn touch_contents(
     conn: &mut SqliteConnection,
     table: &str,
     at: &str,
@@ -199,18 +199,26 @@ struct Encoded {
     road_extent: Option<Rect<f64>>,
 }
 
+/// Geometries as GeoPackage binary, and their extent.
+pub(super) type EncodedAreas = (Vec<Vec<u8>>, Option<Rect<f64>>);
+
+/// Areas' geometries as GeoPackage binary, and their extent.
+pub(super) fn encode_areas(areas: &[Area]) -> Result<EncodedAreas, StoreError> {
+    let mut extent = None;
+    let blobs = areas
+        .iter()
+        .map(|area| {
+            let geometry = oriented_geometry(area)?;
+            extend(&mut extent, &geometry);
+            gpkg_blob(&area.code, &geometry)
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((blobs, extent))
+}
+
 impl Encoded {
     fn new(city: &City) -> Result<Self, StoreError> {
-        let mut area_extent = None;
-        let areas = city
-            .areas
-            .iter()
-            .map(|area| {
-                let geometry = oriented_geometry(area)?;
-                extend(&mut area_extent, &geometry);
-                gpkg_blob(&area.code, &geometry)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (areas, area_extent) = encode_areas(&city.areas)?;
         let mut address_extent = None;
         let addresses = city
             .addresses
@@ -242,16 +250,42 @@ impl Encoded {
     }
 }
 
-/// New versions: 1 for new codes, one more than the version just closed otherwise.
-async fn insert_areas(
+/// Closes the current version of each of `codes` (`valid_to = at`) and drops their staff, which belongs to
+/// the current version; returns the closed versions by code (codes without a current version are skipped).
+pub(super) async fn close_current(
     conn: &mut SqliteConnection,
-    city: &City,
+    codes: &[&str],
+    at: &str,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let codes = serde_json::to_string(codes).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let closed: HashMap<String, i64> = sqlx::query_as(
+        "UPDATE areas SET valid_to = ?1 \
+         WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?2)) \
+         RETURNING code, version",
+    )
+    .bind(at)
+    .bind(&codes)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    sqlx::query("DELETE FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))")
+        .bind(&codes)
+        .execute(&mut *conn)
+        .await?;
+    Ok(closed)
+}
+
+/// New versions: 1 for new codes, one more than the version just closed otherwise.
+pub(super) async fn insert_areas(
+    conn: &mut SqliteConnection,
+    areas: &[Area],
     blobs: &[Vec<u8>],
     closed: &HashMap<String, i64>,
     at: &str,
     note: &ChangeNote,
 ) -> Result<(), StoreError> {
-    let rows: Vec<(&Area, &Vec<u8>)> = city.areas.iter().zip(blobs).collect();
+    let rows: Vec<(&Area, &Vec<u8>)> = areas.iter().zip(blobs).collect();
     for chunk in rows.chunks(SQLITE_BATCH_ROWS) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO areas (code, name, level, kind, parent_code, version, valid_from, \
@@ -274,9 +308,11 @@ async fn insert_areas(
     Ok(())
 }
 
-async fn insert_staff(conn: &mut SqliteConnection, city: &City) -> Result<(), StoreError> {
-    let staff: Vec<(&str, &StaffMember)> = city
-        .areas
+pub(super) async fn insert_staff(
+    conn: &mut SqliteConnection,
+    areas: &[Area],
+) -> Result<(), StoreError> {
+    let staff: Vec<(&str, &StaffMember)> = areas
         .iter()
         .flat_map(|a| a.staff.iter().map(move |m| (a.code.as_str(), m)))
         .collect();
@@ -414,34 +450,13 @@ impl GridStore for GpkgStore {
         let at = gpkg_time(stored_time(note.at));
         // Encode everything first: a bad geometry fails before the file is touched.
         let encoded = Encoded::new(city)?;
-        let codes = serde_json::to_string(
-            &city
-                .areas
-                .iter()
-                .map(|a| a.code.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let codes: Vec<&str> = city.areas.iter().map(|a| a.code.as_str()).collect();
 
         // Dropping `tx` on any error below rolls everything back.
         let mut tx = self.pool.begin().await?;
-        let closed: HashMap<String, i64> = sqlx::query_as(
-            "UPDATE areas SET valid_to = ?1 \
-             WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?2)) \
-             RETURNING code, version",
-        )
-        .bind(&at)
-        .bind(&codes)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        sqlx::query("DELETE FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))")
-            .bind(&codes)
-            .execute(&mut *tx)
-            .await?;
-        insert_areas(&mut tx, city, &encoded.areas, &closed, &at, note).await?;
-        insert_staff(&mut tx, city).await?;
+        let closed = close_current(&mut tx, &codes, &at).await?;
+        insert_areas(&mut tx, &city.areas, &encoded.areas, &closed, &at, note).await?;
+        insert_staff(&mut tx, &city.areas).await?;
         insert_addresses(&mut tx, city, &encoded.addresses).await?;
         insert_roads(&mut tx, city, &encoded.roads).await?;
 
@@ -696,6 +711,40 @@ impl GridStore for GpkgStore {
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
         Ok(None) // another process writing the file is noticed by polling the data version
+    }
+
+    async fn insert_plan(&self, plan: &super::StoredPlan) -> Result<i64, StoreError> {
+        super::plans::gpkg_insert(&self.pool, plan).await
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<super::StoredPlan>, StoreError> {
+        super::plans::gpkg_get(&self.pool, id).await
+    }
+
+    async fn plans(&self) -> Result<Vec<super::StoredPlan>, StoreError> {
+        super::plans::gpkg_list(&self.pool).await
+    }
+
+    async fn update_plan(
+        &self,
+        plan: &super::StoredPlan,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        super::plans::gpkg_update(&self.pool, plan, expected_version).await
+    }
+
+    async fn current_versions(
+        &self,
+        codes: &[String],
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        super::plans::gpkg_current_versions(&self.pool, codes).await
+    }
+
+    async fn commit_plan(
+        &self,
+        commit: &super::PlanCommit<'_>,
+    ) -> Result<super::CommitOutcome, StoreError> {
+        super::plans::gpkg_commit(&self.pool, commit).await
     }
 }
 

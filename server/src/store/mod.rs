@@ -4,6 +4,7 @@ mod common;
 mod gpkg;
 mod history;
 mod patrols;
+mod plans;
 mod postgis;
 mod report_rows;
 
@@ -13,6 +14,7 @@ use gridmap_core::{Area, City, Report, Stage};
 
 pub use gpkg::GpkgStore;
 pub use patrols::{FixQuery, StoredFix, WorkerFixes};
+pub use plans::{CommitOutcome, MovedArea, PlanCommit, PlanStatus, StoredPlan};
 pub use postgis::PostgisStore;
 
 /// Channel on which PostGIS announces report changes (see `migrations/postgis/0004_reports.sql`).
@@ -177,4 +179,27 @@ pub trait GridStore: Send + Sync {
     async fn change_notifications(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
+    /// Stores a new plan (its `id` is ignored); returns the id given.
+    async fn insert_plan(&self, plan: &StoredPlan) -> Result<i64, StoreError>;
+    /// One plan.
+    async fn plan(&self, id: i64) -> Result<Option<StoredPlan>, StoreError>;
+    /// Every plan, newest first.
+    async fn plans(&self) -> Result<Vec<StoredPlan>, StoreError>;
+    /// Rewrites a draft (name, status, edits, base versions, version, `updated_at`) if it is still a draft at
+    /// `expected_version`; `false` (nothing written) otherwise.
+    async fn update_plan(
+        &self,
+        plan: &StoredPlan,
+        expected_version: i64,
+    ) -> Result<bool, StoreError>;
+    /// The current version of each of `codes` that has one.
+    async fn current_versions(
+        &self,
+        codes: &[String],
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
+    /// Commits a plan in one transaction (see [`PlanCommit`]): checks that every expected code is still at
+    /// its version, closes the changed and retired areas' current versions, inserts the changed ones as new
+    /// versions (previous + 1, new codes 1) with the note's author and reason, and marks the plan committed.
+    /// Nothing is written when a version moved or the plan changed.
+    async fn commit_plan(&self, commit: &PlanCommit<'_>) -> Result<CommitOutcome, StoreError>;
 }

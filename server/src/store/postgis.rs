@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use geo_types::{Geometry, Point};
 use geozero::wkb::WkbDialect;
 use geozero::{CoordDimensions, ToWkb};
-use gridmap_core::{Address, City, GridKind, Report, Road, StaffMember};
+use gridmap_core::{Address, Area, City, GridKind, Report, Road, StaffMember};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
@@ -78,17 +78,48 @@ pub(super) async fn load_staff(
     Ok(group_staff(members))
 }
 
-/// New versions: 1 for new codes, one more than the version just closed otherwise.
-async fn insert_areas(
+/// Areas' geometries as WKB, oriented as stored.
+pub(super) fn encode_areas(areas: &[Area]) -> Result<Vec<Vec<u8>>, StoreError> {
+    areas
+        .iter()
+        .map(|area| wkb(&area.code, &oriented_geometry(area)?))
+        .collect()
+}
+
+/// Closes the current version of each of `codes` (`valid_to = at`) and drops their staff, which belongs to
+/// the current version; returns the closed versions by code (codes without a current version are skipped).
+pub(super) async fn close_current(
     conn: &mut PgConnection,
-    city: &City,
+    codes: &[&str],
+    at: DateTime<Utc>,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let closed: HashMap<String, i64> = sqlx::query_as(
+        "UPDATE areas SET valid_to = $1 WHERE valid_to IS NULL AND code = ANY($2) \
+         RETURNING code, version",
+    )
+    .bind(at)
+    .bind(codes)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    sqlx::query("DELETE FROM staff WHERE area_code = ANY($1)")
+        .bind(codes)
+        .execute(&mut *conn)
+        .await?;
+    Ok(closed)
+}
+
+/// New versions: 1 for new codes, one more than the version just closed otherwise.
+pub(super) async fn insert_areas(
+    conn: &mut PgConnection,
+    areas: &[Area],
     area_wkb: &[Vec<u8>],
     closed: &HashMap<String, i64>,
     at: DateTime<Utc>,
     note: &ChangeNote,
 ) -> Result<(), StoreError> {
-    for (areas, wkbs) in city
-        .areas
+    for (areas, wkbs) in areas
         .chunks(POSTGRES_BATCH_ROWS)
         .zip(area_wkb.chunks(POSTGRES_BATCH_ROWS))
     {
@@ -133,9 +164,11 @@ async fn insert_areas(
     Ok(())
 }
 
-async fn insert_staff(conn: &mut PgConnection, city: &City) -> Result<(), StoreError> {
-    let staff: Vec<(&str, &StaffMember)> = city
-        .areas
+pub(super) async fn insert_staff(
+    conn: &mut PgConnection,
+    areas: &[Area],
+) -> Result<(), StoreError> {
+    let staff: Vec<(&str, &StaffMember)> = areas
         .iter()
         .flat_map(|a| a.staff.iter().map(move |m| (a.code.as_str(), m)))
         .collect();
@@ -308,11 +341,7 @@ impl GridStore for PostgisStore {
     async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError> {
         let at = stored_time(note.at);
         // Encode everything first: a bad geometry fails before the database is touched.
-        let area_wkb = city
-            .areas
-            .iter()
-            .map(|area| wkb(&area.code, &oriented_geometry(area)?))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let area_wkb = encode_areas(&city.areas)?;
         let road_wkb = city
             .roads
             .iter()
@@ -322,23 +351,9 @@ impl GridStore for PostgisStore {
 
         // Dropping `tx` on any error below rolls everything back.
         let mut tx = self.pool.begin().await?;
-        let closed: HashMap<String, i64> = sqlx::query_as(
-            "UPDATE areas SET valid_to = $1 WHERE valid_to IS NULL AND code = ANY($2) \
-             RETURNING code, version",
-        )
-        .bind(at)
-        .bind(&codes)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        sqlx::query("DELETE FROM staff WHERE area_code = ANY($1)")
-            .bind(&codes)
-            .execute(&mut *tx)
-            .await?;
-
-        insert_areas(&mut tx, city, &area_wkb, &closed, at, note).await?;
-        insert_staff(&mut tx, city).await?;
+        let closed = close_current(&mut tx, &codes, at).await?;
+        insert_areas(&mut tx, &city.areas, &area_wkb, &closed, at, note).await?;
+        insert_staff(&mut tx, &city.areas).await?;
         insert_addresses(&mut tx, city).await?;
         insert_roads(&mut tx, city, &road_wkb).await?;
         tx.commit().await?;
@@ -616,6 +631,40 @@ impl GridStore for PostgisStore {
         Ok(Some(
             super::history::pg_change_notifications(&self.pool).await?,
         ))
+    }
+
+    async fn insert_plan(&self, plan: &super::StoredPlan) -> Result<i64, StoreError> {
+        super::plans::pg_insert(&self.pool, plan).await
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<super::StoredPlan>, StoreError> {
+        super::plans::pg_get(&self.pool, id).await
+    }
+
+    async fn plans(&self) -> Result<Vec<super::StoredPlan>, StoreError> {
+        super::plans::pg_list(&self.pool).await
+    }
+
+    async fn update_plan(
+        &self,
+        plan: &super::StoredPlan,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        super::plans::pg_update(&self.pool, plan, expected_version).await
+    }
+
+    async fn current_versions(
+        &self,
+        codes: &[String],
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        super::plans::pg_current_versions(&self.pool, codes).await
+    }
+
+    async fn commit_plan(
+        &self,
+        commit: &super::PlanCommit<'_>,
+    ) -> Result<super::CommitOutcome, StoreError> {
+        super::plans::pg_commit(&self.pool, commit).await
     }
 }
 

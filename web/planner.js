@@ -1,0 +1,471 @@
+// Planner mode (规划): redraw a community's grids as a plan (split along a drawn line, merge, reshape with
+// snapping to the neighbours, rename), see the server's validation problems drawn in red and the impact list,
+// and commit. Drawing is terra-draw's (vendored UMD build: `window.terraDraw`, `window.terraDrawMaplibreGlAdapter`);
+// every check is the server's (`/v1/plans`), so the page never decides what is valid.
+//
+// History slider: piece B's `at=` on tiles and `/v1/grids/{code}/history` (issue 6) is the hook; this mode does
+// not fake it. See `historyHook` below.
+
+const PLAN_FILL = '#457b9d';
+const NEW_FILL = '#2a9d8f';
+const PROBLEM_COLOR = '#e63946';
+
+const TEXT = {
+  zh: {
+    title: '网格规划', community: '社区', grids: '网格', tools: '工具', split: '画线拆分', merge: '合并所选',
+    reshape: '修改边界', applyShape: '应用边界', rename: '改名', edits: '编辑', check: '保存并检查', commit: '提交',
+    abandon: '放弃', problems: '问题', impact: '影响', clean: '检查通过：无问题', name: '方案名称', author: '编制人',
+    reason: '事由', addresses: '地址', microGrids: '微网格', staff: '人员', reports: '在办事件', exclusive: '专属网格',
+    drawHint: '在地图上画一条穿过网格的线，双击结束', pickTwo: '请至少选择两个网格', pickOne: '请选择一个网格',
+    newName: '新名称', committed: '已提交', conflict: '冲突（409）：', invalid: '不能提交（422）：', none: '无',
+    history: '历史（待接入 at= 时间轴）',
+  },
+  en: {
+    title: 'Grid planning', community: 'Community', grids: 'Grids', tools: 'Tools', split: 'Split by line',
+    merge: 'Merge selected', reshape: 'Reshape', applyShape: 'Apply shape', rename: 'Rename', edits: 'Edits',
+    check: 'Save & check', commit: 'Commit', abandon: 'Abandon', problems: 'Problems', impact: 'Impact',
+    clean: 'Checks passed: no problems', name: 'Plan name', author: 'Author', reason: 'Reason', addresses: 'Addresses',
+    microGrids: 'Micro-grids', staff: 'Staff', reports: 'Open reports', exclusive: 'Exclusive grids',
+    drawHint: 'Draw a line across a grid on the map, double-click to finish', pickTwo: 'Select at least two grids',
+    pickOne: 'Select one grid', newName: 'New name', committed: 'Committed', conflict: 'Conflict (409): ',
+    invalid: 'Cannot commit (422): ', none: 'none', history: 'History (awaiting the at= time slider)',
+  },
+};
+
+function escapeHtml(text) {
+  return String(text ?? '').replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+async function requestJson(method, url, body, ifMatch) {
+  const headers = {accept: 'application/json, application/geo+json'};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (ifMatch !== undefined) headers['if-match'] = `"${ifMatch}"`;
+  const response = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  const json = await response.json().catch(() => null);
+  return {status: response.status, body: json};
+}
+
+const EMPTY = {type: 'FeatureCollection', features: []};
+
+export function initPlanner(map, ctx) {
+  const $ = (id) => document.getElementById(id);
+  const tr = (key) => TEXT[ctx.lang()][key] ?? key;
+  const state = {
+    active: false,
+    communities: [],
+    community: new URLSearchParams(location.search).get('community') || null,
+    grids: [], // the community's grid features as they are now
+    selected: new Set(),
+    edits: [],
+    plan: null, // the server's answer for the saved plan
+    message: '',
+    messageKind: '',
+    tool: null, // 'split' | 'reshape'
+    reshapeCode: null,
+    nextCode: 1,
+  };
+  let draw = null;
+
+  // --- map layers ---------------------------------------------------------------------------------
+  function addLayers() {
+    if (map.getSource('plan-grids')) return;
+    map.addSource('plan-grids', {type: 'geojson', data: EMPTY});
+    map.addSource('plan-problems', {type: 'geojson', data: EMPTY});
+    map.addLayer({id: 'plan-fill', type: 'fill', source: 'plan-grids', paint: {
+      'fill-color': ['case', ['==', ['get', 'change'], 'new'], NEW_FILL, PLAN_FILL],
+      'fill-opacity': ['case', ['boolean', ['get', 'selected'], false], 0.55, 0.25],
+    }});
+    map.addLayer({id: 'plan-line', type: 'line', source: 'plan-grids', paint: {'line-color': '#1d3557', 'line-width': 2}});
+    map.addLayer({id: 'plan-label', type: 'symbol', source: 'plan-grids', layout: {
+      'text-field': ['concat', ['slice', ['get', 'code'], 12], '\n', ['get', 'name']], 'text-size': 11,
+    }, paint: {'text-halo-color': '#fff', 'text-halo-width': 1.2}});
+    map.addLayer({id: 'plan-problem-fill', type: 'fill', source: 'plan-problems', paint: {
+      'fill-color': PROBLEM_COLOR, 'fill-opacity': 0.5,
+    }});
+    map.addLayer({id: 'plan-problem-line', type: 'line', source: 'plan-problems', paint: {
+      'line-color': PROBLEM_COLOR, 'line-width': 3,
+    }});
+    map.on('click', 'plan-fill', (e) => {
+      if (!state.active || state.tool) return;
+      const code = e.features?.[0]?.properties?.code;
+      if (!code) return;
+      if (state.selected.has(code)) state.selected.delete(code);
+      else state.selected.add(code);
+      paint();
+      render();
+    });
+  }
+
+  function setVisible(visible) {
+    for (const id of ['plan-fill', 'plan-line', 'plan-label', 'plan-problem-fill', 'plan-problem-line']) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+    }
+  }
+
+  /** The community's grids after the saved plan (its `changed` areas replace or add to them). */
+  function gridsAfter() {
+    const byCode = new Map(state.grids.map((f) => [f.properties.code, f]));
+    for (const f of state.plan?.changed?.features ?? []) {
+      if (f.properties.level !== 'grid') continue;
+      if (f.properties.change === 'retired') byCode.delete(f.properties.code);
+      else byCode.set(f.properties.code, f);
+    }
+    return [...byCode.values()];
+  }
+
+  function paint() {
+    if (!map.getSource('plan-grids')) return;
+    const features = gridsAfter().map((f) => ({
+      ...f, properties: {...f.properties, selected: state.selected.has(f.properties.code)},
+    }));
+    map.getSource('plan-grids').setData({type: 'FeatureCollection', features});
+    map.getSource('plan-problems').setData(state.plan?.problems ?? EMPTY);
+  }
+
+  // --- terra-draw ---------------------------------------------------------------------------------
+  function startDraw() {
+    if (draw || !window.terraDraw) return;
+    const td = window.terraDraw;
+    const adapter = new window.terraDrawMaplibreGlAdapter.TerraDrawMapLibreGLAdapter({map});
+    draw = new td.TerraDraw({
+      adapter,
+      modes: [
+        new td.TerraDrawLineStringMode({snapping: {toCoordinate: true, toLine: true}}),
+        new td.TerraDrawSelectMode({flags: {polygon: {feature: {coordinates: {
+          draggable: true, midpoints: true, deletable: true, snappable: {toCoordinate: true, toLine: true},
+        }}}}}),
+        // Neighbours, drawn but not editable: what reshaping snaps to.
+        new td.TerraDrawRenderMode({modeName: 'neighbours', styles: {
+          polygonFillOpacity: 0, polygonOutlineColor: '#888888', polygonOutlineWidth: 1,
+        }}),
+      ],
+    });
+    draw.start();
+    draw.on('finish', (id, context) => {
+      if (context?.action !== 'draw' || state.tool !== 'split') return;
+      const feature = draw.getSnapshot().find((f) => f.id === id);
+      if (feature?.geometry?.type === 'LineString') useSplitLine(feature.geometry.coordinates);
+    });
+  }
+
+  function clearDraw() {
+    if (!draw) return;
+    draw.clear();
+    draw.setMode('static');
+  }
+
+  // --- tools --------------------------------------------------------------------------------------
+  function newCode() {
+    const codes = new Set(gridsAfter().map((f) => f.properties.code));
+    for (const e of state.edits) for (const c of e.new_codes ?? []) codes.add(c);
+    let n = 1;
+    const prefix = state.community;
+    while (codes.has(`${prefix}${String(n).padStart(3, '0')}`)) n += 1;
+    return `${prefix}${String(n).padStart(3, '0')}`;
+  }
+
+  function startSplit() {
+    startDraw();
+    if (!draw) return;
+    state.tool = 'split';
+    draw.setMode('linestring');
+    say(tr('drawHint'));
+  }
+
+  /** A drawn line: split the grid it crosses (the selected one, else the one under the line's middle). */
+  function useSplitLine(coordinates) {
+    const line = {type: 'LineString', coordinates};
+    const crossed = [...state.selected][0] ?? gridUnder(coordinates[Math.floor(coordinates.length / 2)]);
+    state.tool = null;
+    clearDraw();
+    if (!crossed) {
+      say(tr('pickOne'), 'error');
+      return null;
+    }
+    const grid = gridsAfter().find((f) => f.properties.code === crossed);
+    const edit = {
+      op: 'split', code: crossed, lines: [line], new_codes: [crossed, newCode()],
+      new_names: [`${grid?.properties?.name ?? crossed}1`, `${grid?.properties?.name ?? crossed}2`],
+    };
+    state.edits.push(edit);
+    render();
+    return save();
+  }
+
+  function gridUnder([lon, lat]) {
+    const inside = (ring) => {
+      let hit = false;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [xi, yi] = ring[i];
+        const [xj, yj] = ring[j];
+        if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) hit = !hit;
+      }
+      return hit;
+    };
+    const holds = (g) => (g.type === 'Polygon' ? [g.coordinates] : g.coordinates)
+      .some((p) => inside(p[0]) && !p.slice(1).some(inside));
+    return gridsAfter().find((f) => holds(f.geometry))?.properties?.code;
+  }
+
+  function merge() {
+    const codes = [...state.selected];
+    if (codes.length < 2) return say(tr('pickTwo'), 'error');
+    const keeper = gridsAfter().find((f) => f.properties.code === codes[0]);
+    state.edits.push({op: 'merge', codes, into_code: codes[0], into_name: keeper?.properties?.name ?? codes[0]});
+    state.selected.clear();
+    render();
+    return save();
+  }
+
+  function rename() {
+    const codes = [...state.selected];
+    if (codes.length !== 1) return say(tr('pickOne'), 'error');
+    const name = $('plan-new-name').value.trim();
+    if (!name) return undefined;
+    state.edits.push({op: 'rename', code: codes[0], new_name: name});
+    render();
+    return save();
+  }
+
+  /** Loads the selected grid into terra-draw's select mode, its neighbours as snapping targets. */
+  function startReshape() {
+    const codes = [...state.selected];
+    if (codes.length !== 1) return say(tr('pickOne'), 'error');
+    startDraw();
+    if (!draw) return undefined;
+    clearDraw();
+    const grids = gridsAfter();
+    const polygon = (f, mode) => ({
+      type: 'Feature', geometry: f.geometry.type === 'Polygon' ? f.geometry
+        : {type: 'Polygon', coordinates: [f.geometry.coordinates[0][0]]}, properties: {mode, code: f.properties.code},
+    });
+    const target = grids.find((f) => f.properties.code === codes[0]);
+    draw.addFeatures(grids.filter((f) => f !== target).map((f) => polygon(f, 'neighbours')));
+    const [added] = draw.addFeatures([polygon(target, 'select')]);
+    draw.setMode('select');
+    if (added?.id !== undefined) draw.selectFeature(added.id);
+    state.tool = 'reshape';
+    state.reshapeCode = codes[0];
+    render();
+    return undefined;
+  }
+
+  function applyShape() {
+    if (state.tool !== 'reshape' || !draw) return undefined;
+    const edited = draw.getSnapshot().find((f) => f.properties.mode === 'select');
+    state.tool = null;
+    if (edited) state.edits.push({op: 'reshape', code: state.reshapeCode, geometry: edited.geometry});
+    clearDraw();
+    render();
+    return save();
+  }
+
+  // --- the plan on the server ---------------------------------------------------------------------
+  function say(message, kind = '') {
+    state.message = message;
+    state.messageKind = kind;
+    render();
+  }
+
+  async function save() {
+    const body = {
+      name: $('plan-name').value || `${state.community} 网格调整`,
+      author: $('plan-author').value || 'planner',
+      reason: $('plan-reason').value || '网格调整',
+      edits: state.edits,
+    };
+    const answer = state.plan?.status === 'draft'
+      ? await requestJson('PUT', `/v1/plans/${state.plan.id}`, {edits: state.edits, name: body.name}, state.plan.version)
+      : await requestJson('POST', '/v1/plans', body);
+    if (answer.status === 200 || answer.status === 201) {
+      state.plan = answer.body;
+      say(answer.body.valid ? tr('clean') : '', answer.body.valid ? 'ok' : '');
+    } else {
+      // The edit the server refused is dropped from the list; its field says which.
+      say(`${answer.status}: ${answer.body?.detail ?? ''}`, 'error');
+      if (answer.status === 422) state.edits.pop();
+    }
+    paint();
+    render();
+    return answer;
+  }
+
+  async function commit() {
+    if (!state.plan) return null;
+    const answer = await requestJson('POST', `/v1/plans/${state.plan.id}/commit`, undefined, state.plan.version);
+    if (answer.status === 200) {
+      say(`${tr('committed')}: ${Object.entries(answer.body.versions ?? {}).map(([c, v]) => `${c} v${v}`).join(', ')}`, 'ok');
+      state.plan = null;
+      state.edits = [];
+      await loadCommunity(state.community);
+      ctx.refreshTiles?.();
+    } else if (answer.status === 409) {
+      const moved = (answer.body?.moved ?? []).map((m) => `${m.code} v${m.expected}→${m.current ?? '×'}`).join(', ');
+      say(`${tr('conflict')}${answer.body?.detail ?? ''} ${moved}`, 'error');
+    } else if (answer.status === 422) {
+      if (answer.body?.problems) state.plan = {...state.plan, problems: answer.body.problems};
+      say(`${tr('invalid')}${answer.body?.detail ?? ''}`, 'error');
+      paint();
+    } else {
+      say(`${answer.status}: ${answer.body?.detail ?? ''}`, 'error');
+    }
+    return answer;
+  }
+
+  async function abandon() {
+    if (state.plan) await requestJson('POST', `/v1/plans/${state.plan.id}/abandon`, undefined, state.plan.version);
+    state.plan = null;
+    state.edits = [];
+    paint();
+    render();
+  }
+
+  async function loadCommunities() {
+    if (state.communities.length) return;
+    const answer = await requestJson('GET', '/v1/grids?level=community');
+    state.communities = (answer.body?.features ?? []).map((f) => f.properties)
+      .sort((a, b) => a.code.localeCompare(b.code));
+    state.community ??= state.communities[0]?.code ?? null;
+  }
+
+  async function loadCommunity(code) {
+    state.community = code;
+    const answer = await requestJson('GET', `/v1/grids?level=grid&parent=${encodeURIComponent(code)}`);
+    state.grids = (answer.body?.features ?? []).filter((f) => !f.properties.exclusive);
+    state.selected.clear();
+    paint();
+    render();
+    const bounds = state.grids.flatMap((f) => (f.geometry.type === 'Polygon' ? [f.geometry.coordinates]
+      : f.geometry.coordinates).flatMap((p) => p[0]));
+    if (bounds.length) {
+      const xs = bounds.map((c) => c[0]);
+      const ys = bounds.map((c) => c[1]);
+      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], {padding: {top: 70, bottom: 20, left: 350, right: 20}, duration: 0});
+    }
+  }
+
+  // --- the side box -------------------------------------------------------------------------------
+  function describeEdit(e) {
+    switch (e.op) {
+      case 'split': return `${tr('split')} ${e.code.slice(-3)} → ${e.new_codes.map((c) => c.slice(-3)).join(' + ')}`;
+      case 'merge': return `${tr('merge')} ${e.codes.map((c) => c.slice(-3)).join(' + ')} → ${e.into_code.slice(-3)}`;
+      case 'rename': return `${tr('rename')} ${e.code.slice(-3)} → ${e.new_name}`;
+      case 'reshape': return `${tr('reshape')} ${e.code.slice(-3)}`;
+      default: return e.op;
+    }
+  }
+
+  function impactList(impact) {
+    if (!impact) return '';
+    const groups = [['addresses', 'addresses'], ['micro_grids', 'microGrids'], ['staff', 'staff'],
+      ['reports', 'reports'], ['exclusive', 'exclusive']];
+    return groups.map(([key, label]) => {
+      const moves = impact[key] ?? [];
+      const items = moves.slice(0, 50).map((m) => `<li>${escapeHtml(m.what)}: ${escapeHtml(m.from_grid?.slice(-3) ?? '—')} → ${
+        escapeHtml(m.to_grid?.slice(-3) ?? '—')}</li>`).join('');
+      const more = moves.length > 50 ? `<li class="muted">… ${moves.length - 50}</li>` : '';
+      return `<details data-impact="${key}" ${moves.length ? '' : 'class="muted"'}><summary>${escapeHtml(tr(label))} <span class="count">${
+        moves.length}</span></summary><ul>${items}${more}</ul></details>`;
+    }).join('');
+  }
+
+  function render() {
+    const box = $('plan-box');
+    if (!box) return;
+    $('plan-title').textContent = tr('title');
+    $('plan-community').innerHTML = state.communities.map((c) => `<option value="${escapeHtml(c.code)}" ${
+      c.code === state.community ? 'selected' : ''}>${escapeHtml(c.name)} ${escapeHtml(c.code)}</option>`).join('');
+    $('plan-grid-list').innerHTML = gridsAfter().map((f) => {
+      const p = f.properties;
+      return `<li><label><input type="checkbox" data-code="${escapeHtml(p.code)}" ${
+        state.selected.has(p.code) ? 'checked' : ''}> ${escapeHtml(p.code.slice(-3))} ${escapeHtml(p.name)}</label></li>`;
+    }).join('');
+    for (const [id, key] of [['plan-split', 'split'], ['plan-merge', 'merge'], ['plan-reshape', 'reshape'],
+      ['plan-apply-shape', 'applyShape'], ['plan-rename', 'rename'], ['plan-check', 'check'], ['plan-commit', 'commit'],
+      ['plan-abandon', 'abandon']]) $(id).textContent = tr(key);
+    $('plan-apply-shape').hidden = state.tool !== 'reshape';
+    $('plan-commit').disabled = !state.plan || state.plan.status !== 'draft';
+    $('plan-edits').innerHTML = state.edits.map((e, i) => `<li>${escapeHtml(describeEdit(e))} <button type="button" data-remove="${
+      i}" aria-label="remove">×</button></li>`).join('') || `<li class="muted">${escapeHtml(tr('none'))}</li>`;
+    const problems = state.plan?.problems?.features ?? [];
+    $('plan-problems').innerHTML = problems.map((f) => `<li class="problem" data-kind="${escapeHtml(f.properties.kind)}">${
+      escapeHtml(f.properties.message)}</li>`).join('');
+    $('plan-impact').innerHTML = impactList(state.plan?.impact);
+    const message = $('plan-message');
+    message.textContent = state.message;
+    message.dataset.kind = state.messageKind;
+    $('plan-history').textContent = tr('history');
+  }
+
+  function bind() {
+    $('plan-community').addEventListener('change', (e) => loadCommunity(e.target.value));
+    $('plan-grid-list').addEventListener('change', (e) => {
+      const code = e.target.dataset.code;
+      if (!code) return;
+      if (e.target.checked) state.selected.add(code);
+      else state.selected.delete(code);
+      paint();
+    });
+    $('plan-split').addEventListener('click', startSplit);
+    $('plan-merge').addEventListener('click', merge);
+    $('plan-reshape').addEventListener('click', startReshape);
+    $('plan-apply-shape').addEventListener('click', applyShape);
+    $('plan-rename').addEventListener('click', rename);
+    $('plan-check').addEventListener('click', save);
+    $('plan-commit').addEventListener('click', commit);
+    $('plan-abandon').addEventListener('click', abandon);
+    $('plan-edits').addEventListener('click', (e) => {
+      const i = e.target.dataset.remove;
+      if (i === undefined) return;
+      state.edits.splice(Number(i), 1);
+      save();
+    });
+  }
+  bind();
+
+  return {
+    state,
+    render,
+    /** Hook for the history slider (issue 6, piece B: `at=` on tiles): not wired until that lands. */
+    historyHook: null,
+    /** Draws a line through terra-draw's API, as a finished drawing would, and splits the grid it crosses. */
+    async drawSplitLine(coordinates) {
+      startSplit();
+      draw.addFeatures([{type: 'Feature', geometry: {type: 'LineString', coordinates}, properties: {mode: 'linestring'}}]);
+      return useSplitLine(coordinates);
+    },
+    select(codes) {
+      state.selected = new Set(codes);
+      paint();
+      render();
+    },
+    loadCommunity,
+    merge,
+    commit,
+    save,
+    enter() {
+      state.active = true;
+      const show = async () => {
+        addLayers();
+        setVisible(true);
+        await loadCommunities();
+        if (state.community) await loadCommunity(state.community);
+        render();
+      };
+      render();
+      if (map.isStyleLoaded()) return show();
+      return new Promise((resolve) => map.once('load', () => resolve(show())));
+    },
+    leave() {
+      state.active = false;
+      setVisible(false);
+      if (draw) {
+        clearDraw();
+        draw.stop();
+        draw = null;
+      }
+    },
+  };
+}
