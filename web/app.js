@@ -421,7 +421,7 @@ const dispatch = initDispatch(map, {lang: () => ui.lang});
 window.gridmap.dispatch = dispatch;
 const coverage = initCoverage(map, {lang: () => ui.lang, hidden: (id) => ui.hidden.has(id)});
 window.gridmap.coverage = coverage;
-const planner = initPlanner(map, {lang: () => ui.lang, refreshTiles});
+const planner = initPlanner(map, {lang: () => ui.lang, refreshTiles, tilesAt});
 window.gridmap.planner = planner;
 
 /** Fetches the vector tiles again (after a commit): a new URL, so neither MapLibre nor the HTTP cache answers. */
@@ -432,6 +432,18 @@ function refreshTiles() {
   source.setTiles(source.tiles.map((u) => {
     const url = new URL(u, location.href);
     url.searchParams.set('v', String(stamp));
+    return decodeURI(url.href);
+  }));
+}
+
+/** Shows the boundaries as they were at `at` (RFC 3339; `null`: now) through the tiles' `at=`. */
+function tilesAt(at) {
+  const source = map.getSource('gridmap');
+  if (!source?.tiles) return;
+  source.setTiles(source.tiles.map((u) => {
+    const url = new URL(u, location.href);
+    if (at) url.searchParams.set('at', at);
+    else url.searchParams.delete('at');
     return decodeURI(url.href);
   }));
 }

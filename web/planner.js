@@ -3,8 +3,8 @@
 // and commit. Drawing is terra-draw's (vendored UMD build: `window.terraDraw`, `window.terraDrawMaplibreGlAdapter`);
 // every check is the server's (`/v1/plans`), so the page never decides what is valid.
 //
-// History slider: piece B's `at=` on tiles and `/v1/grids/{code}/history` (issue 6) is the hook; this mode does
-// not fake it. See `historyHook` below.
+// History slider: the instants at which the community's grids got a version (`/v1/grids/{code}/history`);
+// moving it redraws the grid tiles as they were then (`at=` on tiles) and hides the draft, which is of now.
 
 const PLAN_FILL = '#457b9d';
 const NEW_FILL = '#2a9d8f';
@@ -18,7 +18,7 @@ const TEXT = {
     reason: '事由', addresses: '地址', microGrids: '微网格', staff: '人员', reports: '在办事件', exclusive: '专属网格',
     drawHint: '在地图上画一条穿过网格的线，双击结束', pickTwo: '请至少选择两个网格', pickOne: '请选择一个网格',
     newName: '新名称', committed: '已提交', conflict: '冲突（409）：', invalid: '不能提交（422）：', none: '无',
-    history: '历史（待接入 at= 时间轴）',
+    history: '历史', now: '现在',
   },
   en: {
     title: 'Grid planning', community: 'Community', grids: 'Grids', tools: 'Tools', split: 'Split by line',
@@ -28,7 +28,7 @@ const TEXT = {
     microGrids: 'Micro-grids', staff: 'Staff', reports: 'Open reports', exclusive: 'Exclusive grids',
     drawHint: 'Draw a line across a grid on the map, double-click to finish', pickTwo: 'Select at least two grids',
     pickOne: 'Select one grid', newName: 'New name', committed: 'Committed', conflict: 'Conflict (409): ',
-    invalid: 'Cannot commit (422): ', none: 'none', history: 'History (awaiting the at= time slider)',
+    invalid: 'Cannot commit (422): ', none: 'none', history: 'History', now: 'now',
   },
 };
 
@@ -65,6 +65,9 @@ export function initPlanner(map, ctx) {
     tool: null, // 'split' | 'reshape'
     reshapeCode: null,
     nextCode: 1,
+    history: [], // instants (RFC 3339) at which the community's grids got a version
+    historyIndex: 0, // position of the history slider; history.length is now
+    tilesAt: null, // the `at=` the grid tiles are drawn at, null for now
   };
   let draw = null;
 
@@ -337,6 +340,7 @@ export function initPlanner(map, ctx) {
     state.selected.clear();
     paint();
     render();
+    loadHistory();
     const bounds = state.grids.flatMap((f) => (f.geometry.type === 'Polygon' ? [f.geometry.coordinates]
       : f.geometry.coordinates).flatMap((p) => p[0]));
     if (bounds.length) {
@@ -344,6 +348,43 @@ export function initPlanner(map, ctx) {
       const ys = bounds.map((c) => c[1]);
       map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], {padding: {top: 70, bottom: 20, left: 350, right: 20}, duration: 0});
     }
+  }
+
+  /** Every instant at which one of the community's grids got a version, ascending. */
+  async function loadHistory() {
+    const answers = await Promise.all(state.grids.map((f) =>
+      requestJson('GET', `/v1/grids/${encodeURIComponent(f.properties.code)}/history`)));
+    const instants = new Set();
+    for (const a of answers) {
+      for (const v of a.body?.features ?? []) {
+        if (v.properties.valid_from) instants.add(v.properties.valid_from);
+      }
+    }
+    state.history = [...instants].sort((a, b) => Date.parse(a) - Date.parse(b));
+    showAt(state.history.length);
+  }
+
+  /** Position `i` of the slider: an instant of `state.history`, or its length for now. */
+  function showAt(i) {
+    state.historyIndex = i;
+    const past = i < state.history.length;
+    const at = past ? state.history[i] : null;
+    if (at !== state.tilesAt) {
+      state.tilesAt = at;
+      ctx.tilesAt?.(at);
+    }
+    setVisible(state.active && !past);
+    renderHistory();
+  }
+
+  function renderHistory() {
+    const box = $('plan-history');
+    if (!box) return;
+    const n = state.history.length;
+    const i = state.historyIndex ?? n;
+    const when = i < n ? new Date(state.history[i]).toLocaleString(ctx.lang() === 'en' ? 'en-GB' : 'zh-CN') : tr('now');
+    box.innerHTML = `<label>${escapeHtml(tr('history'))}: <span id="plan-history-at">${escapeHtml(when)}</span>
+      <input id="plan-history-slider" type="range" min="0" max="${n}" step="1" value="${i}"></label>`;
   }
 
   // --- the side box -------------------------------------------------------------------------------
@@ -396,7 +437,7 @@ export function initPlanner(map, ctx) {
     const message = $('plan-message');
     message.textContent = state.message;
     message.dataset.kind = state.messageKind;
-    $('plan-history').textContent = tr('history');
+    renderHistory();
   }
 
   function bind() {
@@ -416,6 +457,9 @@ export function initPlanner(map, ctx) {
     $('plan-check').addEventListener('click', save);
     $('plan-commit').addEventListener('click', commit);
     $('plan-abandon').addEventListener('click', abandon);
+    $('plan-history').addEventListener('input', (e) => {
+      if (e.target.id === 'plan-history-slider') showAt(Number(e.target.value));
+    });
     $('plan-edits').addEventListener('click', (e) => {
       const i = e.target.dataset.remove;
       if (i === undefined) return;
@@ -428,8 +472,9 @@ export function initPlanner(map, ctx) {
   return {
     state,
     render,
-    /** Hook for the history slider (issue 6, piece B: `at=` on tiles): not wired until that lands. */
-    historyHook: null,
+    /** Moves the history slider to position `i` (see `state.history`). */
+    showAt,
+    loadHistory,
     /** Draws a line through terra-draw's API, as a finished drawing would, and splits the grid it crosses. */
     async drawSplitLine(coordinates) {
       startSplit();
@@ -461,6 +506,10 @@ export function initPlanner(map, ctx) {
     leave() {
       state.active = false;
       setVisible(false);
+      if (state.tilesAt) {
+        state.tilesAt = null;
+        ctx.tilesAt?.(null);
+      }
       if (draw) {
         clearDraw();
         draw.stop();

@@ -1440,6 +1440,44 @@ async fn the_planner_splits_a_grid_and_commits() {
     }
     assert!(drawn.contains(&new_code), "{new_code} not in {drawn:?}");
 
+    // The history slider: back to the first instant (the import), the tiles come `at=` then and the new grid
+    // is not drawn; forward to now, it is again.
+    wait_for(
+        &page,
+        "gridmap.planner.state.history.length >= 2",
+        "the commit in the history",
+    )
+    .await;
+    for (position, past) in [("0", true), ("gridmap.planner.state.history.length", false)] {
+        eval(
+            &page,
+            &format!("(() => {{ gridmap.planner.showAt({position}); return true; }})()"),
+        )
+        .await;
+        let mut drawn = Vec::new();
+        for _ in 0..50 {
+            map_idle(&page).await;
+            drawn = rendered_codes(&page, &["grids-fill"], None).await;
+            if !drawn.is_empty() && drawn.contains(&new_code) != past {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let url: Value = eval(&page, "map.getSource('gridmap').tiles[0]").await;
+        assert_eq!(
+            url.as_str().is_some_and(|u| u.contains("at=")),
+            past,
+            "tile URL {url}"
+        );
+        assert!(drawn.contains(&SPLIT.to_owned()), "{SPLIT} in {drawn:?}");
+        assert_eq!(
+            drawn.contains(&new_code),
+            !past,
+            "{new_code} drawn {} (at the import: {past}): {drawn:?}",
+            if past { "before the commit" } else { "now" }
+        );
+    }
+
     let problems = problems.all();
     assert!(
         problems.is_empty(),
