@@ -478,52 +478,7 @@ impl GridStore for GpkgStore {
     }
 
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Vec<u8>,
-            i64,
-            String,
-            Option<String>,
-            String,
-            String,
-        )> = sqlx::query_as(
-            "SELECT code, name, level, kind, parent_code, geom, version, valid_from, valid_to, \
-             author, reason FROM areas WHERE code = ?1 ORDER BY version",
-        )
-        .bind(code)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut staff = load_staff(&mut tx, Some(code)).await?;
-        tx.commit().await?;
-        rows.into_iter()
-            .map(
-                |(code, name, level, kind, parent, geom, version, from, to, author, reason)| {
-                    let valid_from = parse_time(&code, &from)?;
-                    let valid_to = to.map(|t| parse_time(&code, &t)).transpose()?;
-                    let mut area = area_from_row(
-                        WkbDialect::Geopackage,
-                        (code, name, level, kind, parent, geom),
-                    )?;
-                    // Staff is not versioned: it belongs to the current version only.
-                    if valid_to.is_none() {
-                        area.staff = staff.remove(&area.code).unwrap_or_default();
-                    }
-                    Ok(AreaVersion {
-                        area,
-                        version,
-                        valid_from,
-                        valid_to,
-                        author,
-                        reason,
-                    })
-                },
-            )
-            .collect()
+        super::history::gpkg_versions(&self.pool, code, None).await
     }
 
     async fn data_version(&self) -> Result<i64, StoreError> {
@@ -700,7 +655,11 @@ impl GridStore for GpkgStore {
         code: &str,
         version: i64,
     ) -> Result<Option<AreaVersion>, StoreError> {
-        super::history::gpkg_area_version(&self.pool, code, version).await
+        Ok(
+            super::history::gpkg_versions(&self.pool, code, Some(version))
+                .await?
+                .pop(),
+        )
     }
 
     async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError> {

@@ -12,17 +12,12 @@ use sqlx::postgres::{PgListener, PgPool};
 use sqlx::sqlite::SqlitePool;
 
 use super::common::{AreaRow, area_from_row, stored_time};
+use super::gpkg::parse_time;
 use super::{AreaVersion, CHANGES_CHANNEL, StoreError};
 
-/// GeoPackage `DATETIME` text; fixed width, so text order is time order.
+/// GeoPackage `DATETIME` text at gridmap's stored precision; fixed width, so text order is time order.
 fn gpkg_time(at: DateTime<Utc>) -> String {
-    stored_time(at).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-fn parse_gpkg_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Invalid(format!("area version has invalid time `{text}`: {e}")))
+    super::gpkg::gpkg_time(stored_time(at))
 }
 
 /// A row of [`AreaRow`] followed by "is this version current".
@@ -126,51 +121,56 @@ fn version_from_row<T>(
     })
 }
 
-pub(crate) async fn pg_area_version(
+/// Every version of `code` (or only version `only`), by version: `area_history` and `area_version`.
+pub(crate) async fn pg_versions(
     pool: &PgPool,
     code: &str,
-    version: i64,
-) -> Result<Option<AreaVersion>, StoreError> {
+    only: Option<i64>,
+) -> Result<Vec<AreaVersion>, StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let row: Option<VersionRow<DateTime<Utc>>> = sqlx::query_as(
+    let rows: Vec<VersionRow<DateTime<Utc>>> = sqlx::query_as(
         "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom), version, valid_from, \
-         valid_to, author, reason FROM areas WHERE code = $1 AND version = $2",
+         valid_to, author, reason FROM areas WHERE code = $1 AND ($2::bigint IS NULL OR version = $2) \
+         ORDER BY version",
     )
     .bind(code)
-    .bind(version)
-    .fetch_optional(&mut *tx)
+    .bind(only)
+    .fetch_all(&mut *tx)
     .await?;
     let mut staff = super::postgis::load_staff(&mut tx, Some(code)).await?;
     tx.commit().await?;
-    row.map(|row| version_from_row(WkbDialect::Wkb, row, &mut staff, |_, t| Ok(t)))
-        .transpose()
+    rows.into_iter()
+        .map(|row| version_from_row(WkbDialect::Wkb, row, &mut staff, |_, t| Ok(t)))
+        .collect()
 }
 
-pub(crate) async fn gpkg_area_version(
+/// As [`pg_versions`], on the GeoPackage.
+pub(crate) async fn gpkg_versions(
     pool: &SqlitePool,
     code: &str,
-    version: i64,
-) -> Result<Option<AreaVersion>, StoreError> {
+    only: Option<i64>,
+) -> Result<Vec<AreaVersion>, StoreError> {
     let mut tx = pool.begin().await?;
-    let row: Option<VersionRow<String>> = sqlx::query_as(
+    let rows: Vec<VersionRow<String>> = sqlx::query_as(
         "SELECT code, name, level, kind, parent_code, geom, version, valid_from, valid_to, \
-         author, reason FROM areas WHERE code = ?1 AND version = ?2",
+         author, reason FROM areas WHERE code = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version",
     )
     .bind(code)
-    .bind(version)
-    .fetch_optional(&mut *tx)
+    .bind(only)
+    .fetch_all(&mut *tx)
     .await?;
     let mut staff = super::gpkg::load_staff(&mut tx, Some(code)).await?;
     tx.commit().await?;
-    row.map(|row| {
-        version_from_row(WkbDialect::Geopackage, row, &mut staff, |_, t| {
-            parse_gpkg_time(&t)
+    rows.into_iter()
+        .map(|row| {
+            version_from_row(WkbDialect::Geopackage, row, &mut staff, |c, t| {
+                parse_time(c, &t)
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 const INSTANTS_SQL: &str = "SELECT t FROM (SELECT valid_from AS t FROM areas UNION \
@@ -186,7 +186,7 @@ pub(crate) async fn gpkg_change_instants(
     let texts: Vec<String> = sqlx::query_scalar(INSTANTS_SQL).fetch_all(pool).await?;
     let mut instants = texts
         .iter()
-        .map(|t| parse_gpkg_time(t))
+        .map(|t| parse_time("(a version)", t))
         .collect::<Result<Vec<_>, _>>()?;
     // Text order is time order for gridmap's own fixed-width times; an editor's may differ.
     instants.sort_unstable();

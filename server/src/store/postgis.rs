@@ -364,63 +364,7 @@ impl GridStore for PostgisStore {
     }
 
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Vec<u8>,
-            i64,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            String,
-            String,
-        )> = sqlx::query_as(
-            "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom), version, valid_from, \
-             valid_to, author, reason FROM areas WHERE code = $1 ORDER BY version",
-        )
-        .bind(code)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut staff = load_staff(&mut tx, Some(code)).await?;
-        tx.commit().await?;
-        rows.into_iter()
-            .map(
-                |(
-                    code,
-                    name,
-                    level,
-                    kind,
-                    parent,
-                    geom,
-                    version,
-                    valid_from,
-                    valid_to,
-                    author,
-                    reason,
-                )| {
-                    let mut area =
-                        area_from_row(WkbDialect::Wkb, (code, name, level, kind, parent, geom))?;
-                    // Staff is not versioned: it belongs to the current version only.
-                    if valid_to.is_none() {
-                        area.staff = staff.remove(&area.code).unwrap_or_default();
-                    }
-                    Ok(AreaVersion {
-                        area,
-                        version,
-                        valid_from,
-                        valid_to,
-                        author,
-                        reason,
-                    })
-                },
-            )
-            .collect()
+        super::history::pg_versions(&self.pool, code, None).await
     }
 
     async fn data_version(&self) -> Result<i64, StoreError> {
@@ -618,7 +562,9 @@ impl GridStore for PostgisStore {
         code: &str,
         version: i64,
     ) -> Result<Option<AreaVersion>, StoreError> {
-        super::history::pg_area_version(&self.pool, code, version).await
+        Ok(super::history::pg_versions(&self.pool, code, Some(version))
+            .await?
+            .pop())
     }
 
     async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError> {
