@@ -320,6 +320,10 @@ $(printf '%s\n' "${layer_rows[@]}")
 
 Raw outputs of this run are in \`target/bench/\` (wrk, pgbench, criterion).
 MD
+# Propagation of edits to replicas (issue 6): its own script and cluster, appended as a section.
+say "propagation: bench/propagation.sh"
+PROPAGATION_RESULTS="$work/propagation.md" PROPAGATION_MICRO_GRIDS="$micro" bash "$repo/bench/propagation.sh"
+{ echo; cat "$work/propagation.md"; } >>"$results"
 # Patrol coverage (issue 5): its own script, the same PostgreSQL, appended as a section.
 say "patrol coverage: bench/coverage.sh"
 COVERAGE_RESULTS="$work/coverage.md" bash "$repo/bench/coverage.sh"

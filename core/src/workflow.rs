@@ -292,6 +292,42 @@ pub fn overdue(report: &Report, now: DateTime<Utc>) -> bool {
     report.stage != Stage::Closed && report.deadline.is_some_and(|d| now > d)
 }
 
+/// The case as it stood at `at`, replayed from its events: stage, responsible area, assignee and deadline
+/// after the last event at or before `at`, and only those events; `None` before the report was received. The
+/// routing at intake (`route`) is kept as recorded: redrawing boundaries later never re-routes a report.
+/// `level_of` names the level of an area the case was moved to (escalation, reassignment).
+///
+pub fn as_of(
+    report: &Report,
+    at: DateTime<Utc>,
+    level_of: impl Fn(&str) -> Option<Level>,
+) -> Option<Report> {
+    if report.received_at > at {
+        return None;
+    }
+    let seen = report.events.partition_point(|e| e.at <= at);
+    let mut then = report.clone();
+    then.events.truncate(seen);
+    let Some(last) = then.events.last() else {
+        return Some(then); // received, no event recorded yet
+    };
+    if last.area_code != report.area_code {
+        then.level = if last.area_code == report.route.area_code {
+            report.route.level
+        } else {
+            level_of(&last.area_code).unwrap_or(report.level)
+        };
+    }
+    then.stage = last.to;
+    then.area_code.clone_from(&last.area_code);
+    then.assignee.clone_from(&last.assignee);
+    then.deadline = last.deadline;
+    then.stage_since = last.at;
+    then.closed_at = (last.to == Stage::Closed).then_some(last.at);
+    then.version = seen as i64;
+    Some(then)
+}
+
 /// Stages whose passed time limit sends the case up a level. Verification waits on the dispatcher, not the
 /// area, so it only shows as overdue.
 fn escalates_when_late(stage: Stage) -> bool {

@@ -147,6 +147,10 @@ pub struct ServeArgs {
     /// covers read replicas, where no notification arrives); 0 turns the watcher off.
     #[arg(long, env = "GRIDMAP_WATCH_INTERVAL_MS", default_value_t = crate::watcher::DEFAULT_INTERVAL.as_millis() as u64)]
     pub watch_interval_ms: u64,
+    /// Also `LISTEN gridmap_changes` (PostGIS) to hear of changes at once; `false` relies on the poll alone, as
+    /// on a read replica, where no notification arrives.
+    #[arg(long, env = "GRIDMAP_WATCH_LISTEN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_listen: bool,
 }
 
 fn init_tracing(format: LogFormat) {

@@ -36,7 +36,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             state.clone(),
             crate::watcher::WatchOptions {
                 interval: std::time::Duration::from_millis(args.watch_interval_ms),
-                listen: true,
+                listen: args.watch_listen,
             },
         );
     }

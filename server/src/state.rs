@@ -3,6 +3,7 @@
 //! A snapshot is immutable; a change (import now, edits later) builds a new one and swaps it in atomically,
 //! so a request sees either the old city or the new one, never a mix.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,7 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::clock::{Clock, SystemClock, stored_now};
 use crate::report_feed::ReportFeed;
-use crate::store::{GridStore, StoreError};
+use crate::store::{CityChanges, CityDelta, GridStore, StoreError};
 use crate::tile_cache::{TileCache, TileChanges};
 use crate::tile_index::TileIndex;
 
@@ -76,12 +77,13 @@ impl Default for ApiConfig {
     }
 }
 
-/// The city as the hot paths see it: indexed, immutable.
+/// The city as the hot paths see it: indexed, immutable. Addresses and roads are shared between
+/// snapshots until they change (a boundary edit leaves them alone).
 pub struct Snapshot {
     pub index: AreaIndex,
-    pub addresses: Vec<Address>,
-    pub address_index: AddressIndex,
-    pub roads: Vec<Road>,
+    pub addresses: Arc<Vec<Address>>,
+    pub address_index: Arc<AddressIndex>,
+    pub roads: Arc<Vec<Road>>,
     /// The store's data version this snapshot was built from.
     pub data_version: i64,
     /// Per-layer trees and label points for vector tiles.
@@ -100,10 +102,44 @@ impl Snapshot {
         let tiles = TileIndex::build(&index, &city.roads);
         Snapshot {
             index,
-            addresses: city.addresses,
-            address_index,
-            roads: city.roads,
+            addresses: Arc::new(city.addresses),
+            address_index: Arc::new(address_index),
+            roads: Arc::new(city.roads),
             data_version,
+            tiles,
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// This snapshot with `delta` applied: only the changed areas are prepared, indexed for tiles and
+    /// labelled again; addresses and roads are shared unless they changed. Equal to [`Snapshot::build`] of
+    /// the store at `delta.data_version`.
+    pub fn with_delta(&self, delta: CityDelta) -> Snapshot {
+        let changed_codes: Vec<String> = delta
+            .areas
+            .iter()
+            .map(|a| a.code.clone())
+            .chain(delta.removed.iter().cloned())
+            .collect();
+        let index = self.index.with_changes(delta.areas, &delta.removed);
+        let (addresses, address_index) = match delta.addresses {
+            Some(list) => {
+                let search = AddressIndex::build(&list);
+                (Arc::new(list), Arc::new(search))
+            }
+            None => (self.addresses.clone(), self.address_index.clone()),
+        };
+        let roads = delta.roads.map_or_else(|| self.roads.clone(), Arc::new);
+        let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
+        let tiles = self
+            .tiles
+            .with_changes(&self.index, &index, &roads, &changed);
+        Snapshot {
+            index,
+            addresses,
+            address_index,
+            roads,
+            data_version: delta.data_version,
             tiles,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }
@@ -201,13 +237,11 @@ impl AppState {
         self.snapshot.load_full()
     }
 
-    /// Rebuilds the snapshot from the store and swaps it in (see [`AppState::replace_snapshot`]). Every
+    /// Brings the snapshot up to the store's data and swaps it in (see [`AppState::replace_snapshot`]). Every
     /// writer calls this after its write, before acknowledging it.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let _turn = self.replace_lock.lock().await;
-        let snapshot = load_snapshot(self.store.as_ref()).await?;
-        self.swap_in(Arc::new(snapshot)).await;
-        Ok(())
+        self.catch_up().await.map(|_| ())
     }
 
     /// Reloads when the store's data version differs from the snapshot's (another process, or an editor such
@@ -222,8 +256,54 @@ impl AppState {
         if stored == self.snapshot().data_version {
             return Ok(false);
         }
-        let snapshot = load_snapshot(self.store.as_ref()).await?;
-        self.swap_in(Arc::new(snapshot)).await;
+        self.catch_up().await
+    }
+
+    /// Applies what changed since the snapshot's data version (the store's change log), or reloads the whole
+    /// city when the log cannot tell; true when a new snapshot was swapped in. Call with `replace_lock` held.
+    async fn catch_up(&self) -> Result<bool, StoreError> {
+        let current = self.snapshot();
+        let started = std::time::Instant::now();
+        match self.store.changes_since(current.data_version).await? {
+            CityChanges::Delta(delta) if delta.is_empty() => {
+                if delta.data_version == current.data_version {
+                    return Ok(false);
+                }
+                // Only the version moved (a statement that changed no row): same city, new version.
+                let snapshot = current.with_delta(delta);
+                self.swap_in(Arc::new(snapshot), Some(Vec::new())).await;
+            }
+            CityChanges::Delta(delta) => {
+                let codes: Vec<String> = delta
+                    .areas
+                    .iter()
+                    .map(|a| a.code.clone())
+                    .chain(delta.removed.iter().cloned())
+                    .collect();
+                let roads_changed = delta.roads.is_some();
+                let (areas, version) = (codes.len(), delta.data_version);
+                let base = current.clone();
+                let snapshot = tokio::task::spawn_blocking(move || base.with_delta(delta))
+                    .await
+                    .map_err(|e| StoreError::Invalid(format!("index update failed: {e}")))?;
+                self.swap_in(Arc::new(snapshot), (!roads_changed).then_some(codes))
+                    .await;
+                tracing::info!(
+                    changed_areas = areas,
+                    data_version = version,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "applied the store's changes to the snapshot"
+                );
+            }
+            CityChanges::Unknown => {
+                let snapshot = load_snapshot(self.store.as_ref()).await?;
+                self.swap_in(Arc::new(snapshot), None).await;
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "reloaded the whole city"
+                );
+            }
+        }
         Ok(true)
     }
 
@@ -232,10 +312,11 @@ impl AppState {
     /// this returns, no request is answered from the old data.
     pub async fn replace_snapshot(&self, snapshot: Snapshot) {
         let _turn = self.replace_lock.lock().await;
-        self.swap_in(Arc::new(snapshot)).await;
+        self.swap_in(Arc::new(snapshot), None).await;
     }
 
-    async fn swap_in(&self, new: Arc<Snapshot>) {
+    /// `changed`: the codes of the areas that differ, when known (roads unchanged); `None` diffs everything.
+    async fn swap_in(&self, new: Arc<Snapshot>, changed: Option<Vec<String>>) {
         let old = self.snapshot.swap(new.clone());
         if !self.tile_cache.enabled() {
             return;
@@ -243,7 +324,10 @@ impl AppState {
         let cache = self.tile_cache.clone();
         // Diffing 100,000 areas takes tens of milliseconds: off the async workers.
         let carried = tokio::task::spawn_blocking(move || {
-            let changes = TileChanges::between(&old, &new);
+            let changes = match changed {
+                Some(codes) => TileChanges::of_areas(&old, &new, &codes),
+                None => TileChanges::between(&old, &new),
+            };
             cache.carry_over(&old, &new, &changes);
         })
         .await;

@@ -216,17 +216,7 @@ impl TileChanges {
     /// Diffs areas by code (geometry, name, level, kind and parent: what tiles show) and roads by value.
     /// A changed area contributes its old and new bounding boxes to its layer and to `labels`.
     pub fn between(old: &Snapshot, new: &Snapshot) -> TileChanges {
-        let mut boxes: Vec<Vec<Rectangle<[f64; 2]>>> = vec![Vec::new(); LAYERS.len()];
-        let labels = layer_id("labels");
-        let mut changed = 0;
-        let add_area = |area: &Area, boxes: &mut Vec<Vec<Rectangle<[f64; 2]>>>| {
-            if let Some(r) = area.geometry.bounding_rect() {
-                boxes[layer_of(area)].push(rectangle(r));
-                if let Some(labels) = labels {
-                    boxes[labels].push(rectangle(r));
-                }
-            }
-        };
+        let mut boxes = ChangeBoxes::default();
         let new_areas: HashMap<&str, &Area> = new
             .index
             .areas()
@@ -239,41 +229,51 @@ impl TileChanges {
             .iter()
             .map(|a| (a.code.as_str(), a))
             .collect();
-        for a in old.index.areas() {
-            if new_areas
-                .get(a.code.as_str())
-                .is_none_or(|b| !same_in_tiles(a, b))
-            {
-                add_area(a, &mut boxes);
-                changed += 1;
-            }
-        }
-        for a in new.index.areas() {
-            if old_areas
-                .get(a.code.as_str())
-                .is_none_or(|b| !same_in_tiles(a, b))
-            {
-                add_area(a, &mut boxes);
-                changed += 1;
+        for (areas, others) in [
+            (old.index.areas(), &new_areas),
+            (new.index.areas(), &old_areas),
+        ] {
+            for a in areas {
+                if others
+                    .get(a.code.as_str())
+                    .is_none_or(|b| !same_in_tiles(a, b))
+                {
+                    boxes.add_area(a);
+                }
             }
         }
         if let Some(roads_layer) = layer_id("roads") {
             for (road, others) in [(&old.roads, &new.roads), (&new.roads, &old.roads)] {
                 let others: HashMap<RoadKey, usize> = road_counts(others);
-                for r in road {
+                for r in road.iter() {
                     if !others.contains_key(&RoadKey::of(r))
                         && let Some(rect) = r.geometry.bounding_rect()
                     {
-                        boxes[roads_layer].push(rectangle(rect));
-                        changed += 1;
+                        boxes.add(roads_layer, rect);
                     }
                 }
             }
         }
-        TileChanges {
-            per_layer: boxes.into_iter().map(RTree::bulk_load).collect(),
-            changed,
+        boxes.finish()
+    }
+
+    /// [`TileChanges::between`] when only the areas of `codes` may differ (roads unchanged): a lookup per
+    /// code instead of a diff of the whole city.
+    pub fn of_areas(old: &Snapshot, new: &Snapshot, codes: &[String]) -> TileChanges {
+        let mut boxes = ChangeBoxes::default();
+        for code in codes {
+            let before = old.index.by_code(code).map(|id| old.index.area(id));
+            let after = new.index.by_code(code).map(|id| new.index.area(id));
+            if let (Some(a), Some(b)) = (before, after)
+                && same_in_tiles(a, b)
+            {
+                continue; // staff only: tiles do not show it
+            }
+            for area in before.into_iter().chain(after) {
+                boxes.add_area(area);
+            }
         }
+        boxes.finish()
     }
 
     /// Whether a changed box meets the tile of `key` widened by `buffer_fraction` (touching counts). A layer id
@@ -291,6 +291,45 @@ impl TileChanges {
                     .next()
                     .is_some()
         })
+    }
+}
+
+/// Changed bounding boxes per layer, as they are found.
+struct ChangeBoxes {
+    boxes: Vec<Vec<Rectangle<[f64; 2]>>>,
+    changed: usize,
+}
+
+impl Default for ChangeBoxes {
+    fn default() -> Self {
+        ChangeBoxes {
+            boxes: vec![Vec::new(); LAYERS.len()],
+            changed: 0,
+        }
+    }
+}
+
+impl ChangeBoxes {
+    fn add(&mut self, layer: LayerId, r: Rect<f64>) {
+        self.boxes[layer].push(rectangle(r));
+        self.changed += 1;
+    }
+
+    /// An area's box, in its layer and in `labels`.
+    fn add_area(&mut self, area: &Area) {
+        if let Some(r) = area.geometry.bounding_rect() {
+            self.add(layer_of(area), r);
+            if let Some(labels) = layer_id("labels") {
+                self.boxes[labels].push(rectangle(r));
+            }
+        }
+    }
+
+    fn finish(self) -> TileChanges {
+        TileChanges {
+            per_layer: self.boxes.into_iter().map(RTree::bulk_load).collect(),
+            changed: self.changed,
+        }
     }
 }
 

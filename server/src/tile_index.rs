@@ -91,12 +91,61 @@ pub struct TileIndex {
     bounds: Option<Rect<f64>>,
     /// Every area in Web Mercator world fractions, by area id: projected once, not once per tile.
     world: Vec<MultiPolygon<f64>>,
+    /// Every area's label point, by area id (kept so that a change re-labels only the changed areas).
+    points: Vec<Option<Point<f64>>>,
 }
 
 impl TileIndex {
     /// Indexes the areas of `index` and `roads`. Label points (polylabel) are the slow part, so they are
     /// computed on all cores.
     pub fn build(index: &AreaIndex, roads: &[Road]) -> TileIndex {
+        let all: Vec<&Area> = index.areas().iter().collect();
+        let (points, world): (Vec<_>, Vec<_>) = per_area(&all).into_iter().unzip();
+        TileIndex::assemble(index, roads, points, world)
+    }
+
+    /// The tile index of `index` after a change, reusing this one's label points and projected geometries of
+    /// every area whose code is not in `changed` (`old` is the area index this one was built from).
+    pub fn with_changes(
+        &self,
+        old: &AreaIndex,
+        index: &AreaIndex,
+        roads: &[Road],
+        changed: &std::collections::HashSet<&str>,
+    ) -> TileIndex {
+        let areas = index.areas();
+        let origin: Vec<Option<usize>> = areas
+            .iter()
+            .map(|a| {
+                (!changed.contains(a.code.as_str()))
+                    .then(|| old.by_code(&a.code))
+                    .flatten()
+                    .map(|id| id as usize)
+            })
+            .collect();
+        let fresh: Vec<&Area> = areas
+            .iter()
+            .zip(&origin)
+            .filter(|(_, o)| o.is_none())
+            .map(|(a, _)| a)
+            .collect();
+        let mut fresh = per_area(&fresh).into_iter();
+        let (points, world): (Vec<_>, Vec<_>) = origin
+            .iter()
+            .map(|o| match o {
+                Some(id) => (self.points[*id], self.world[*id].clone()),
+                None => fresh.next().unwrap_or((None, MultiPolygon(Vec::new()))),
+            })
+            .unzip();
+        TileIndex::assemble(index, roads, points, world)
+    }
+
+    fn assemble(
+        index: &AreaIndex,
+        roads: &[Road],
+        points: Vec<Option<Point<f64>>>,
+        world: Vec<MultiPolygon<f64>>,
+    ) -> TileIndex {
         let areas = index.areas();
         let roads_layer = layer_id("roads");
         let labels_layer = layer_id("labels");
@@ -126,9 +175,8 @@ impl TileIndex {
         }
         let boxes = per_layer.into_iter().map(RTree::bulk_load).collect();
 
-        let (points, world): (Vec<_>, Vec<_>) = per_area(areas).into_iter().unzip();
         let mut labels: Vec<(u8, Vec<LabelEntry>)> = Vec::new();
-        for (id, (area, point)) in areas.iter().zip(points).enumerate() {
+        for (id, (area, point)) in areas.iter().zip(points.iter().copied()).enumerate() {
             let (Some(point), Some(min_zoom)) = (point, LAYERS[layer_of(area)].label_min_zoom)
             else {
                 continue;
@@ -149,6 +197,7 @@ impl TileIndex {
             labels_layer,
             bounds,
             world,
+            points,
         }
     }
 
@@ -281,7 +330,7 @@ fn with_area_attributes(area: &Area, f: impl FnOnce(&[(&str, Value<'_>)])) {
 }
 
 /// Label points and world-fraction geometries of all areas, in parallel chunks.
-fn per_area(areas: &[Area]) -> Vec<(Option<Point<f64>>, MultiPolygon<f64>)> {
+fn per_area(areas: &[&Area]) -> Vec<(Option<Point<f64>>, MultiPolygon<f64>)> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let chunk = areas.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {

@@ -979,3 +979,133 @@ async fn sample_river_bank_goes_to_the_nearest_grid_and_mid_river_to_the_communi
     })
     .await;
 }
+
+/// A community of two grids side by side, split at `boundary_x`: west `…001`, east `…002`.
+fn two_grid_city(boundary_x: f64) -> City {
+    let rect = |x0: f64, x1: f64| {
+        geo_types::MultiPolygon(vec![geo_types::Polygon::new(
+            gridmap_tests::rect_ring(x0, 33.50, x1, 33.52),
+            vec![],
+        )])
+    };
+    let area = |code: &str, level, parent: Option<&str>, x0, x1| Area {
+        code: code.into(),
+        name: format!("{code} 名"),
+        level,
+        kind: (level == Level::Grid).then_some(gridmap_core::GridKind::Residential),
+        parent: parent.map(Into::into),
+        geometry: rect(x0, x1),
+        staff: Vec::new(),
+    };
+    City {
+        areas: vec![
+            area("411104", Level::District, None, 114.00, 114.04),
+            area("411104001", Level::Street, Some("411104"), 114.00, 114.04),
+            area(
+                "411104001001",
+                Level::Community,
+                Some("411104001"),
+                114.00,
+                114.04,
+            ),
+            area(
+                "411104001001001",
+                Level::Grid,
+                Some("411104001001"),
+                114.00,
+                boundary_x,
+            ),
+            area(
+                "411104001001002",
+                Level::Grid,
+                Some("411104001001"),
+                boundary_x,
+                114.04,
+            ),
+        ],
+        ..City::default()
+    }
+}
+
+async fn reports_at(server: &TestServer, query: &str) -> Vec<Value> {
+    let (status, _, body) = server.get(&format!("/v1/reports?{query}")).await;
+    assert_eq!(status, 200, "{query}: {body}");
+    body["features"].as_array().cloned().unwrap_or_default()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339().replace('+', "%2B")
+}
+
+/// `at=` on the list: the reports as they stood then (stage replayed from the events) and the grid their point
+/// lay in by the boundaries then, while the routing at intake is kept whatever is redrawn later.
+#[tokio::test]
+async fn reports_at_a_past_time_answer_as_the_cases_and_boundaries_were() {
+    each_store(|t| async move {
+        let clock = clock();
+        let server = serve(t.store.clone(), &two_grid_city(114.02), clock.clone()).await;
+        // 30 m east of the boundary: the east grid's at intake.
+        let p = Coord {
+            x: 114.0203,
+            y: 33.51,
+        };
+        let intake_at = monday_morning();
+        let report = intake(&server, "at-1", "06", p).await;
+        let id = report["id"].as_i64().expect("id");
+        assert_eq!(report["area_code"], "411104001001002", "{report}");
+        clock.advance(chrono::Duration::minutes(10));
+        act_ok(&server, id, "dispatch", None).await;
+        // At 09:20 the boundary moves 100 m east: the point is now in the west grid.
+        let mut redraw = note("planner", 0);
+        redraw.at = intake_at + chrono::Duration::minutes(20);
+        let moved = two_grid_city(114.0212);
+        let grids = City {
+            areas: moved.areas[3..].to_vec(),
+            ..City::default()
+        };
+        t.store.write_city(&grids, &redraw).await.expect("redraw");
+        server.state.reload().await.expect("reload");
+
+        let at = |minutes: i64| rfc3339(intake_at + chrono::Duration::minutes(minutes));
+        assert!(
+            reports_at(&server, &format!("at={}", at(-5)))
+                .await
+                .is_empty(),
+            "before intake"
+        );
+        for (minutes, stage, located) in [
+            (5, "registered", "411104001001002"),
+            (15, "dispatched", "411104001001002"),
+            (25, "dispatched", "411104001001001"),
+        ] {
+            let list = reports_at(&server, &format!("at={}", at(minutes))).await;
+            assert_eq!(list.len(), 1, "{minutes} min: {list:?}");
+            let props = &list[0]["properties"];
+            assert_eq!(props["stage"], stage, "{minutes} min: {props}");
+            assert_eq!(
+                props["area_code"], "411104001001002",
+                "routed at intake, kept: {props}"
+            );
+            assert_eq!(props["located"]["code"], located, "{minutes} min: {props}");
+            let by_stage = reports_at(&server, &format!("at={}&stage={stage}", at(minutes))).await;
+            assert_eq!(by_stage.len(), 1, "stage {stage} at {minutes} min");
+        }
+        assert!(
+            reports_at(&server, &format!("at={}&stage=registered", at(15)))
+                .await
+                .is_empty()
+        );
+        // Now: the case is where it was routed, and the list without `at` carries no `located`.
+        let list = reports_at(&server, "").await;
+        assert_eq!(list[0]["properties"]["area_code"], "411104001001002");
+        assert!(list[0]["properties"].get("located").is_none());
+        let (status, content_type, body) = server.get("/v1/reports?at=yesterday").await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (400, "application/problem+json"),
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["field"], "at", "{body}");
+    })
+    .await;
+}

@@ -409,3 +409,53 @@ fn overdue_cases_below_the_district_are_due_for_automatic_escalation() {
     // Escalated at 09:31: the community must dispatch by 10:01.
     assert_eq!(r.deadline, Some(bj(9, 10, 1)));
 }
+
+/// Replaying a case to a past instant gives, at every instant, the state the case had then: before intake
+/// nothing, then each stage in turn with its area (escalated to the community: its level too), and at the end
+/// the case as it is now.
+#[test]
+fn a_case_replayed_to_an_instant_is_the_case_as_it_stood_then() {
+    let (index, cal, limits) = (tree(), WorkCalendar::default(), TimeLimits::default());
+    let mut r = report_at(&index, Category::CityAppearance, in_market(), bj(9, 9, 0));
+    let mut step = |action, reason: Option<&str>, at| {
+        let mut cmd = Command::new(action, "dispatcher-7");
+        cmd.reason = reason.map(Into::into);
+        apply(&mut r, &index, &cal, &limits, cmd, at).expect("legal")
+    };
+    step(Action::Dispatch, None, bj(9, 9, 10));
+    step(Action::Escalate, Some("needs the community"), bj(9, 9, 20));
+    let level_of = |code: &str| index.by_code(code).map(|id| index.area(id).level);
+    assert!(
+        as_of(&r, bj(9, 8, 59), level_of).is_none(),
+        "not received yet"
+    );
+    let at = |h, m| as_of(&r, bj(9, h, m), level_of).expect("received");
+    let registered = at(9, 5);
+    assert_eq!(
+        (
+            registered.stage,
+            registered.area_code.as_str(),
+            registered.level
+        ),
+        (Stage::Registered, "X", Level::Grid)
+    );
+    assert_eq!((registered.version, registered.events.len()), (1, 1));
+    assert_eq!(registered.deadline, Some(bj(9, 9, 30)));
+    let dispatched = at(9, 15);
+    assert_eq!(
+        (dispatched.stage, dispatched.stage_since),
+        (Stage::Dispatched, bj(9, 9, 10))
+    );
+    assert_eq!(dispatched.deadline, Some(bj(9, 10, 10)));
+    let escalated = at(9, 25);
+    assert_eq!(
+        (
+            escalated.stage,
+            escalated.area_code.as_str(),
+            escalated.level
+        ),
+        (Stage::Escalated, "C", Level::Community)
+    );
+    assert_eq!(escalated.route, r.route, "the intake routing is kept");
+    assert_eq!(escalated, r, "after the last event: the case as it is");
+}

@@ -481,6 +481,10 @@ pub struct ListParams {
     pub overdue: Option<String>,
     /// At most this many, newest first (default 1000, at most 10000).
     pub limit: Option<String>,
+    /// The reports as they stood at this time (RFC 3339): received by then, each case's stage, area, assignee
+    /// and deadline after its last event by then (`stage`, `area` and `overdue` filter on those), and `located`,
+    /// the area responsible for the point by the boundaries valid then. The routing at intake is never redone.
+    pub at: Option<String>,
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
@@ -539,6 +543,7 @@ pub async fn list_reports(
         area_prefix: params.area.filter(|a| !a.is_empty()),
         overdue_at: None,
         limit: Some(DEFAULT_LIST_LIMIT),
+        received_by: None,
     };
     match params.overdue.as_deref() {
         None | Some("false") => {}
@@ -562,21 +567,85 @@ pub async fn list_reports(
         }
         filter.limit = Some(n);
     }
-    let reports = state.store.reports(&filter).await?;
-    let features: Vec<Value> = reports
-        .iter()
-        .map(|r| {
-            json!({
-                "type": "Feature",
-                "id": r.id,
-                "geometry": {"type": "Point", "coordinates": [r.point.x, r.point.y]},
-                "properties": ReportSummary::of(r, now),
-            })
-        })
-        .collect();
+    let at = params
+        .at
+        .as_deref()
+        .map(|t| crate::time_travel::parse_at("at", t))
+        .transpose()?;
+    let features: Vec<Value> = match at {
+        None => state
+            .store
+            .reports(&filter)
+            .await?
+            .iter()
+            .map(|r| report_feature(r, ReportSummary::of(r, now), None))
+            .collect(),
+        Some(at) => reports_at(&state, filter, at).await?,
+    };
     Ok(geojson_response(
         &json!({"type": "FeatureCollection", "features": features}),
     ))
+}
+
+fn report_feature(report: &Report, summary: ReportSummary, located: Option<Value>) -> Value {
+    let mut properties = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
+    if let Some(located) = located {
+        properties["located"] = located;
+    }
+    json!({
+        "type": "Feature",
+        "id": report.id,
+        "geometry": {"type": "Point", "coordinates": [report.point.x, report.point.y]},
+        "properties": properties,
+    })
+}
+
+/// The list as it stood at `at`: every report received by then, replayed to `at`, then filtered (stage, area,
+/// overdue: of the case then) and cut to the limit; each with the area its point lay in by the boundaries then.
+async fn reports_at(
+    state: &AppState,
+    mut filter: ReportFilter,
+    at: DateTime<Utc>,
+) -> Result<Vec<Value>, ApiError> {
+    let stage = filter.stage.take();
+    let prefix = filter.area_prefix.take();
+    let overdue_only = filter.overdue_at.take().is_some();
+    let limit = filter.limit.take().unwrap_or(DEFAULT_LIST_LIMIT);
+    filter.received_by = Some(at);
+    let reports = state.store.reports(&filter).await?;
+    let city = state.city_at(Some(at)).await?;
+    let now = state.snapshot();
+    let index = city.index();
+    // An area a case was moved to may have been retired since: its level from the city then, else now.
+    let level_of = |code: &str| {
+        index
+            .by_code(code)
+            .map(|id| index.area(id).level)
+            .or_else(|| now.index.by_code(code).map(|id| now.index.area(id).level))
+    };
+    Ok(reports
+        .iter()
+        .filter_map(|r| gridmap_core::workflow::as_of(r, at, level_of).map(|then| (r, then)))
+        .filter(|(_, then)| stage.is_none_or(|s| then.stage == s))
+        .filter(|(_, then)| {
+            prefix
+                .as_deref()
+                .is_none_or(|p| then.area_code.starts_with(p))
+        })
+        .filter(|(_, then)| !overdue_only || overdue(then, at))
+        .take(limit)
+        .map(|(r, then)| {
+            let located = index.locate(r.point).responsible.map(|id| {
+                let area = index.area(id);
+                json!({"code": area.code, "name": area.name, "level": area.level.as_str()})
+            });
+            report_feature(
+                r,
+                ReportSummary::of(&then, at),
+                Some(located.unwrap_or(Value::Null)),
+            )
+        })
+        .collect())
 }
 
 fn parse_id(text: &str) -> Result<i64, ApiError> {

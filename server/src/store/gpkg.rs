@@ -29,7 +29,8 @@ use super::report_rows::{
     events_after, staff_columns,
 };
 use super::{
-    AreaVersion, ChangeNote, GridStore, InsertOutcome, ReportFilter, StoreError, WriteOutcome,
+    AreaVersion, ChangeNote, CityChanges, GridStore, InsertOutcome, ReportFilter, StoreError,
+    WriteOutcome,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/gpkg");
@@ -175,8 +176,28 @@ pub(super) async fn load_staff(
     .bind(code)
     .fetch_one(&mut *conn)
     .await?;
+    staff_from_json(&json)
+}
+
+/// Staff of the areas whose codes `codes_json` (a JSON array) lists.
+async fn load_staff_of(
+    conn: &mut SqliteConnection,
+    codes_json: &str,
+) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
+    let json: String = sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json_array(fid, area_code, role, name, phone)), '[]') \
+         FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(codes_json)
+    .fetch_one(&mut *conn)
+    .await?;
+    staff_from_json(&json)
+}
+
+/// Staff rows as `json_group_array(json_array(fid, area_code, role, name, phone))`, grouped by area.
+fn staff_from_json(json: &str) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
     let mut rows: Vec<(i64, String, String, String, String)> =
-        serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("staff rows: {e}")))?;
+        serde_json::from_str(json).map_err(|e| StoreError::Invalid(format!("staff rows: {e}")))?;
     // Stored order, which is the order written.
     rows.sort_by_key(|row| row.0);
     let members = rows
@@ -370,6 +391,83 @@ async fn insert_roads(
     Ok(())
 }
 
+/// The current version of every area (or of `codes` only), with staff, in stored order.
+pub(super) async fn load_current_areas(
+    conn: &mut SqliteConnection,
+    codes: Option<&[String]>,
+) -> Result<Vec<Area>, StoreError> {
+    let (rows, mut staff): (Vec<AreaRow>, _) = match codes {
+        None => (
+            sqlx::query_as(
+                "SELECT code, name, level, kind, parent_code, geom FROM areas \
+                 WHERE valid_to IS NULL ORDER BY fid",
+            )
+            .fetch_all(&mut *conn)
+            .await?,
+            load_staff(conn, None).await?,
+        ),
+        Some(codes) => {
+            // The codes as one JSON array: no bound-parameter limit.
+            let codes = serde_json::to_string(codes)
+                .map_err(|e| StoreError::Invalid(format!("codes: {e}")))?;
+            let rows = sqlx::query_as(
+                "SELECT code, name, level, kind, parent_code, geom FROM areas \
+                 WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?1)) ORDER BY fid",
+            )
+            .bind(&codes)
+            .fetch_all(&mut *conn)
+            .await?;
+            (rows, load_staff_of(conn, &codes).await?)
+        }
+    };
+    rows.into_iter()
+        .map(|row| {
+            let mut area = area_from_row(WkbDialect::Geopackage, row)?;
+            area.staff = staff.remove(&area.code).unwrap_or_default();
+            Ok(area)
+        })
+        .collect()
+}
+
+/// Every address, in stored order.
+pub(super) async fn load_addresses(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<Address>, StoreError> {
+    let rows: Vec<(String, String, String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT full_address, road, number, building, geom FROM addresses ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(full, road, number, building, geom)| {
+            Ok(Address {
+                point: decode_point(&full, &geom)?,
+                full,
+                road,
+                number,
+                building,
+            })
+        })
+        .collect()
+}
+
+/// Every road, in stored order.
+pub(super) async fn load_roads(conn: &mut SqliteConnection) -> Result<Vec<Road>, StoreError> {
+    let rows: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT name, class, geom FROM roads ORDER BY fid")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(name, class, geom)| {
+            Ok(Road {
+                geometry: decode_linestring(&name, &geom, WkbDialect::Geopackage)?,
+                name,
+                class,
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
 impl GridStore for GpkgStore {
     fn backend(&self) -> &'static str {
@@ -391,59 +489,19 @@ impl GridStore for GpkgStore {
     async fn load_city(&self) -> Result<City, StoreError> {
         // One read transaction: the four layers come from the same snapshot.
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<AreaRow> = sqlx::query_as(
-            "SELECT code, name, level, kind, parent_code, geom FROM areas \
-             WHERE valid_to IS NULL ORDER BY fid",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut staff = load_staff(&mut tx, None).await?;
-        let address_rows: Vec<(String, String, String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT full_address, road, number, building, geom FROM addresses ORDER BY fid",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let road_rows: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT name, class, geom FROM roads ORDER BY fid")
-                .fetch_all(&mut *tx)
-                .await?;
+        let areas = load_current_areas(&mut tx, None).await?;
+        let addresses = load_addresses(&mut tx).await?;
+        let roads = load_roads(&mut tx).await?;
         tx.commit().await?;
-
-        let areas = rows
-            .into_iter()
-            .map(|row| {
-                let mut area = area_from_row(WkbDialect::Geopackage, row)?;
-                area.staff = staff.remove(&area.code).unwrap_or_default();
-                Ok(area)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let addresses = address_rows
-            .into_iter()
-            .map(|(full, road, number, building, geom)| {
-                Ok(Address {
-                    point: decode_point(&full, &geom)?,
-                    full,
-                    road,
-                    number,
-                    building,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let roads = road_rows
-            .into_iter()
-            .map(|(name, class, geom)| {
-                Ok(Road {
-                    geometry: decode_linestring(&name, &geom, WkbDialect::Geopackage)?,
-                    name,
-                    class,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(City {
             areas,
             addresses,
             roads,
         })
+    }
+
+    async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError> {
+        super::changes::gpkg_changes_since(&self.pool, since).await
     }
 
     async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError> {
@@ -551,6 +609,11 @@ impl GridStore for GpkgStore {
             query
                 .push(" AND stage <> 'closed' AND deadline < ")
                 .push_bind(gpkg_time(stored_time(now)));
+        }
+        if let Some(by) = filter.received_by {
+            query
+                .push(" AND received_at <= ")
+                .push_bind(gpkg_time(stored_time(by)));
         }
         query.push(" ORDER BY id DESC");
         if let Some(limit) = filter.limit {

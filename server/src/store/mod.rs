@@ -1,5 +1,6 @@
 //! Stores: one trait, two backends (embedded GeoPackage, PostGIS), both through sqlx.
 
+mod changes;
 mod common;
 mod gpkg;
 mod history;
@@ -10,8 +11,9 @@ mod report_rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gridmap_core::{Area, City, Report, Stage};
+use gridmap_core::{Address, Area, City, Report, Road, Stage};
 
+pub use changes::MAX_DELTA_CODES;
 pub use gpkg::GpkgStore;
 pub use patrols::{FixQuery, StoredFix, WorkerFixes};
 pub use plans::{CommitOutcome, MovedArea, PlanCommit, PlanStatus, StoredPlan};
@@ -92,6 +94,64 @@ pub struct ReportFilter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// At most this many, newest first; `None` for all.
     pub limit: Option<usize>,
+    /// Only reports received at or before this time.
+    pub received_by: Option<DateTime<Utc>>,
+}
+
+/// What changed in the city since a snapshot (see [`GridStore::changes_since`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CityChanges {
+    /// The change log does not reach back to the snapshot (or a whole layer of areas or staff was
+    /// truncated, or too much changed): reload the whole city.
+    Unknown,
+    Delta(CityDelta),
+}
+
+/// The difference between a snapshot and the store at `data_version`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CityDelta {
+    pub data_version: i64,
+    /// The current version, with staff, of every changed code that has one.
+    pub areas: Vec<Area>,
+    /// Changed codes with no current version (retired, recoded away, deleted).
+    pub removed: Vec<String>,
+    /// Every address, when any changed; `None`: unchanged.
+    pub addresses: Option<Vec<Address>>,
+    /// Every road, when any changed; `None`: unchanged.
+    pub roads: Option<Vec<Road>>,
+}
+
+impl CityDelta {
+    /// The delta for the logged `codes`, given the current rows of those that have one.
+    pub fn new(
+        data_version: i64,
+        codes: Vec<String>,
+        areas: Vec<Area>,
+        addresses: Option<Vec<Address>>,
+        roads: Option<Vec<Road>>,
+    ) -> CityDelta {
+        let current: std::collections::HashSet<&str> =
+            areas.iter().map(|a| a.code.as_str()).collect();
+        let removed = codes
+            .into_iter()
+            .filter(|c| !current.contains(c.as_str()))
+            .collect();
+        CityDelta {
+            data_version,
+            areas,
+            removed,
+            addresses,
+            roads,
+        }
+    }
+
+    /// True when nothing changed but (possibly) the version.
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+            && self.removed.is_empty()
+            && self.addresses.is_none()
+            && self.roads.is_none()
+    }
 }
 
 /// The same job on two backends.
@@ -114,6 +174,10 @@ pub trait GridStore: Send + Sync {
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
     /// A number that grows with every write, for replicas to notice changes.
     async fn data_version(&self) -> Result<i64, StoreError>;
+    /// What changed since the snapshot at data version `since`, read in one transaction from the change log
+    /// (`migrations/*/0007_change_log.sql`): the current rows of the changed codes only, so a replica of a big
+    /// city catches up in milliseconds rather than reloading it.
+    async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError>;
 
     /// Stores a new report (its `id` is ignored) with its events, unless one with its `client_id` exists:
     /// then nothing is written and that one is returned. Safe when two requests race with one client id.

@@ -24,8 +24,8 @@ use super::report_rows::{
     events_after, staff_columns,
 };
 use super::{
-    AreaVersion, ChangeNote, GridStore, InsertOutcome, REPORTS_CHANNEL, ReportFilter, StoreError,
-    WriteOutcome,
+    AreaVersion, ChangeNote, CityChanges, GridStore, InsertOutcome, REPORTS_CHANNEL, ReportFilter,
+    StoreError, WriteOutcome,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgis");
@@ -260,6 +260,89 @@ async fn insert_roads(
     Ok(())
 }
 
+/// The current version of every area (or of `codes` only), with staff, in stored order.
+pub(super) async fn load_current_areas(
+    conn: &mut PgConnection,
+    codes: Option<&[String]>,
+) -> Result<Vec<Area>, StoreError> {
+    let rows: Vec<AreaRow> = sqlx::query_as(
+        "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom) FROM areas \
+         WHERE valid_to IS NULL AND ($1::text[] IS NULL OR code = ANY($1)) ORDER BY fid",
+    )
+    .bind(codes)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut staff = match codes {
+        None => load_staff(conn, None).await?,
+        Some(codes) => load_staff_of(conn, codes).await?,
+    };
+    rows.into_iter()
+        .map(|row| {
+            let mut area = area_from_row(WkbDialect::Wkb, row)?;
+            area.staff = staff.remove(&area.code).unwrap_or_default();
+            Ok(area)
+        })
+        .collect()
+}
+
+/// Staff of the areas `codes`, grouped by area code, in stored order.
+async fn load_staff_of(
+    conn: &mut PgConnection,
+    codes: &[String],
+) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT area_code, role, name, phone FROM staff WHERE area_code = ANY($1) ORDER BY fid",
+    )
+    .bind(codes)
+    .fetch_all(&mut *conn)
+    .await?;
+    let members = rows
+        .into_iter()
+        .map(|(code, role, name, phone)| {
+            let role = parse_role(&code, &role)?;
+            Ok((code, StaffMember { name, phone, role }))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(group_staff(members))
+}
+
+/// Every address, in stored order.
+pub(super) async fn load_addresses(conn: &mut PgConnection) -> Result<Vec<Address>, StoreError> {
+    let rows: Vec<(String, String, String, String, f64, f64)> = sqlx::query_as(
+        "SELECT full_address, road, number, building, ST_X(geom), ST_Y(geom) FROM addresses \
+         ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(full, road, number, building, x, y)| Address {
+            full,
+            road,
+            number,
+            building,
+            point: Point::new(x, y),
+        })
+        .collect())
+}
+
+/// Every road, in stored order.
+pub(super) async fn load_roads(conn: &mut PgConnection) -> Result<Vec<Road>, StoreError> {
+    let rows: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT name, class, ST_AsBinary(geom) FROM roads ORDER BY fid")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(name, class, geom)| {
+            Ok(Road {
+                geometry: decode_linestring(&name, &geom, WkbDialect::Wkb)?,
+                name,
+                class,
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
 impl GridStore for PostgisStore {
     fn backend(&self) -> &'static str {
@@ -284,58 +367,19 @@ impl GridStore for PostgisStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let rows: Vec<AreaRow> = sqlx::query_as(
-            "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom) FROM areas \
-             WHERE valid_to IS NULL ORDER BY fid",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut staff = load_staff(&mut tx, None).await?;
-        let address_rows: Vec<(String, String, String, String, f64, f64)> = sqlx::query_as(
-            "SELECT full_address, road, number, building, ST_X(geom), ST_Y(geom) FROM addresses \
-             ORDER BY fid",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let road_rows: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT name, class, ST_AsBinary(geom) FROM roads ORDER BY fid")
-                .fetch_all(&mut *tx)
-                .await?;
+        let areas = load_current_areas(&mut tx, None).await?;
+        let addresses = load_addresses(&mut tx).await?;
+        let roads = load_roads(&mut tx).await?;
         tx.commit().await?;
-
-        let areas = rows
-            .into_iter()
-            .map(|row| {
-                let mut area = area_from_row(WkbDialect::Wkb, row)?;
-                area.staff = staff.remove(&area.code).unwrap_or_default();
-                Ok(area)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let addresses = address_rows
-            .into_iter()
-            .map(|(full, road, number, building, x, y)| Address {
-                full,
-                road,
-                number,
-                building,
-                point: Point::new(x, y),
-            })
-            .collect();
-        let roads = road_rows
-            .into_iter()
-            .map(|(name, class, geom)| {
-                Ok(Road {
-                    geometry: decode_linestring(&name, &geom, WkbDialect::Wkb)?,
-                    name,
-                    class,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(City {
             areas,
             addresses,
             roads,
         })
+    }
+
+    async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError> {
+        super::changes::pg_changes_since(&self.pool, since).await
     }
 
     async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError> {
@@ -432,6 +476,11 @@ impl GridStore for PostgisStore {
             query
                 .push(" AND stage <> 'closed' AND deadline < ")
                 .push_bind(stored_time(now));
+        }
+        if let Some(by) = filter.received_by {
+            query
+                .push(" AND received_at <= ")
+                .push_bind(stored_time(by));
         }
         query.push(" ORDER BY id DESC");
         if let Some(limit) = filter.limit {

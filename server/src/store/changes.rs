@@ -1,0 +1,175 @@
+//! What changed since a snapshot, on both backends: the SQL behind
+//! [`GridStore::changes_since`](super::GridStore::changes_since).
+//!
+//! `gridmap_changes` (`migrations/*/0007_change_log.sql`) holds, per area code and layer, the last data
+//! version that touched it. One read transaction takes the current version, the codes logged after the
+//! snapshot's version and their current rows, so the delta is exactly the difference between the snapshot
+//! and the store at that version.
+
+use std::collections::BTreeSet;
+
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+
+use super::{CityChanges, CityDelta, StoreError};
+
+/// Past this many changed codes a delta is no cheaper than reading everything (an import).
+pub const MAX_DELTA_CODES: usize = 50_000;
+
+/// The log rows after a version, sorted out.
+#[derive(Debug, Default)]
+struct Logged {
+    /// Area codes whose rows or staff changed.
+    codes: BTreeSet<String>,
+    /// A whole area or staff layer changed (TRUNCATE): only a full reload is right.
+    everything: bool,
+    addresses: bool,
+    roads: bool,
+}
+
+impl Logged {
+    fn of(rows: Vec<(String, String)>) -> Logged {
+        let mut logged = Logged::default();
+        for (layer, code) in rows {
+            match (layer.as_str(), code.is_empty()) {
+                ("addresses", _) => logged.addresses = true,
+                ("roads", _) => logged.roads = true,
+                (_, true) => logged.everything = true,
+                (_, false) => {
+                    logged.codes.insert(code);
+                }
+            }
+        }
+        logged
+    }
+
+    /// `None` when the changes are better read as a whole city.
+    fn codes(&self) -> Option<Vec<String>> {
+        (!self.everything && self.codes.len() <= MAX_DELTA_CODES)
+            .then(|| self.codes.iter().cloned().collect())
+    }
+}
+
+/// Where a snapshot at `since` stands against the store at `version` (log complete after `from`).
+fn reachable(since: i64, version: i64, from: i64) -> bool {
+    // A version ahead of the store's: the store was replaced (a new file or database); start over.
+    since >= from && since <= version
+}
+
+pub(crate) async fn pg_changes_since(pool: &PgPool, since: i64) -> Result<CityChanges, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let (version, from): (i64, i64) =
+        sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !reachable(since, version, from) {
+        return Ok(CityChanges::Unknown);
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > $1")
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await?;
+    let logged = Logged::of(rows);
+    let Some(codes) = logged.codes() else {
+        return Ok(CityChanges::Unknown);
+    };
+    let areas = super::postgis::load_current_areas(&mut tx, Some(&codes)).await?;
+    let addresses = if logged.addresses {
+        Some(super::postgis::load_addresses(&mut tx).await?)
+    } else {
+        None
+    };
+    let roads = if logged.roads {
+        Some(super::postgis::load_roads(&mut tx).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(CityChanges::Delta(CityDelta::new(
+        version, codes, areas, addresses, roads,
+    )))
+}
+
+pub(crate) async fn gpkg_changes_since(
+    pool: &SqlitePool,
+    since: i64,
+) -> Result<CityChanges, StoreError> {
+    // A read transaction holds SQLite's shared lock: every statement below sees the same file.
+    let mut tx = pool.begin().await?;
+    let (version, from): (i64, i64) =
+        sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !reachable(since, version, from) {
+        return Ok(CityChanges::Unknown);
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > ?1")
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await?;
+    let logged = Logged::of(rows);
+    let Some(codes) = logged.codes() else {
+        return Ok(CityChanges::Unknown);
+    };
+    let areas = super::gpkg::load_current_areas(&mut tx, Some(&codes)).await?;
+    let addresses = if logged.addresses {
+        Some(super::gpkg::load_addresses(&mut tx).await?)
+    } else {
+        None
+    };
+    let roads = if logged.roads {
+        Some(super::gpkg::load_roads(&mut tx).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(CityChanges::Delta(CityDelta::new(
+        version, codes, areas, addresses, roads,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_sorts_codes_from_whole_layers() {
+        let rows = [
+            ("areas", "411104001001001"),
+            ("staff", "411104001001001"),
+            ("staff", "411104001001002"),
+            ("roads", ""),
+        ];
+        let logged = Logged::of(
+            rows.iter()
+                .map(|(l, c)| ((*l).to_owned(), (*c).to_owned()))
+                .collect(),
+        );
+        assert_eq!(
+            logged.codes(),
+            Some(vec![
+                "411104001001001".to_owned(),
+                "411104001001002".to_owned()
+            ])
+        );
+        assert!(logged.roads && !logged.addresses);
+        let truncated = Logged::of(vec![("areas".to_owned(), String::new())]);
+        assert_eq!(truncated.codes(), None);
+    }
+
+    #[test]
+    fn a_snapshot_is_reachable_only_inside_the_log() {
+        assert!(reachable(5, 9, 0));
+        assert!(reachable(9, 9, 0));
+        assert!(!reachable(4, 9, 5), "the log starts after the snapshot");
+        assert!(
+            !reachable(10, 9, 0),
+            "a store behind the snapshot was replaced"
+        );
+    }
+}
