@@ -313,6 +313,7 @@ impl AreaIndex {
     /// assert_eq!(code_at(1.5).as_deref(), Some("c"));
     /// assert_eq!(code_at(5.5).as_deref(), Some("b"));
     /// ```
+    #[must_use]
     pub fn with_changes(&self, upserts: Vec<Area>, removed: &[String]) -> AreaIndex {
         let replaced: std::collections::HashSet<&str> = upserts
             .iter()

@@ -114,6 +114,7 @@ impl Snapshot {
     /// This snapshot with `delta` applied: only the changed areas are prepared, indexed for tiles and
     /// labelled again; addresses and roads are shared unless they changed. Equal to [`Snapshot::build`] of
     /// the store at `delta.data_version`.
+    #[must_use]
     pub fn with_delta(&self, delta: CityDelta) -> Snapshot {
         let changed_codes: Vec<String> = delta
             .areas

@@ -106,6 +106,7 @@ impl TileIndex {
 
     /// The tile index of `index` after a change, reusing this one's label points and projected geometries of
     /// every area whose code is not in `changed` (`old` is the area index this one was built from).
+    #[must_use]
     pub fn with_changes(
         &self,
         old: &AreaIndex,

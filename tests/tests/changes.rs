@@ -78,14 +78,14 @@ fn assert_same(patched: &Snapshot, fresh: &Snapshot, around: &[&Area]) {
     }
     for (z, x, y) in tiles {
         let tile = TileCoord::new(u32::from(z), x, y).expect("tile");
-        for layer in 0..LAYERS.len() {
+        for (layer, spec) in LAYERS.iter().enumerate() {
             assert_eq!(
                 patched
                     .tiles
                     .render(&patched.index, &patched.roads, layer, tile),
                 fresh.tiles.render(&fresh.index, &fresh.roads, layer, tile),
                 "layer {} of {z}/{x}/{y}",
-                LAYERS[layer].name
+                spec.name
             );
         }
     }
@@ -161,7 +161,7 @@ async fn a_snapshot_patched_from_the_change_log_equals_a_fresh_load() {
         let expected: BTreeSet<&str> =
             [grids[0].code.as_str(), renamed.as_str(), unstaffed.as_str()].into();
         assert_eq!(changed, expected, "changed areas");
-        assert_eq!(d.removed, [retired.clone()]);
+        assert_eq!(d.removed, std::slice::from_ref(&retired));
         assert!(d.addresses.is_none() && d.roads.is_none());
         let staffless = d.areas.iter().find(|a| a.code == unstaffed).expect("in delta");
         assert!(staffless.staff.is_empty());
