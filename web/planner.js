@@ -18,7 +18,8 @@ const TEXT = {
     reason: '事由', addresses: '地址', microGrids: '微网格', staff: '人员', reports: '在办事件', exclusive: '专属网格',
     drawHint: '在地图上画一条穿过网格的线，双击结束', pickTwo: '请至少选择两个网格', pickOne: '请选择一个网格',
     newName: '新名称', committed: '已提交', conflict: '冲突（409）：', invalid: '不能提交（422）：', none: '无',
-    history: '历史', now: '现在',
+    history: '历史', now: '现在', undo: '撤销上一步', nothingToUndo: '没有可撤销的编辑', undone: '已撤销：',
+    gridCount: '网格数', problemCount: '问题数',
   },
   en: {
     title: 'Grid planning', community: 'Community', grids: 'Grids', tools: 'Tools', split: 'Split by line',
@@ -28,7 +29,8 @@ const TEXT = {
     microGrids: 'Micro-grids', staff: 'Staff', reports: 'Open reports', exclusive: 'Exclusive grids',
     drawHint: 'Draw a line across a grid on the map, double-click to finish', pickTwo: 'Select at least two grids',
     pickOne: 'Select one grid', newName: 'New name', committed: 'Committed', conflict: 'Conflict (409): ',
-    invalid: 'Cannot commit (422): ', none: 'none', history: 'History', now: 'now',
+    invalid: 'Cannot commit (422): ', none: 'none', history: 'History', now: 'now', undo: 'Undo last edit',
+    nothingToUndo: 'No edit to undo', undone: 'Undone: ', gridCount: 'Grids', problemCount: 'Problems',
   },
 };
 
@@ -161,7 +163,8 @@ export function initPlanner(map, ctx) {
 
   // --- tools --------------------------------------------------------------------------------------
   function newCode() {
-    const codes = new Set(gridsAfter().map((f) => f.properties.code));
+    // Codes of today's grids stay taken even when the plan retires them (a code is never reused).
+    const codes = new Set([...state.grids, ...gridsAfter()].map((f) => f.properties.code));
     for (const e of state.edits) for (const c of e.new_codes ?? []) codes.add(c);
     let n = 1;
     const prefix = state.community;
@@ -192,9 +195,7 @@ export function initPlanner(map, ctx) {
       op: 'split', code: crossed, lines: [line], new_codes: [crossed, newCode()],
       new_names: [`${grid?.properties?.name ?? crossed}1`, `${grid?.properties?.name ?? crossed}2`],
     };
-    state.edits.push(edit);
-    render();
-    return save();
+    return addEdit(edit);
   }
 
   function gridUnder([lon, lat]) {
@@ -215,11 +216,11 @@ export function initPlanner(map, ctx) {
   function merge() {
     const codes = [...state.selected];
     if (codes.length < 2) return say(tr('pickTwo'), 'error');
+    // The first in the list's order keeps its code, name and staff.
+    const order = gridsAfter().map((f) => f.properties.code);
+    codes.sort((a, b) => order.indexOf(a) - order.indexOf(b));
     const keeper = gridsAfter().find((f) => f.properties.code === codes[0]);
-    state.edits.push({op: 'merge', codes, into_code: codes[0], into_name: keeper?.properties?.name ?? codes[0]});
-    state.selected.clear();
-    render();
-    return save();
+    return addEdit({op: 'merge', codes, into_code: codes[0], into_name: keeper?.properties?.name ?? codes[0]});
   }
 
   function rename() {
@@ -227,9 +228,8 @@ export function initPlanner(map, ctx) {
     if (codes.length !== 1) return say(tr('pickOne'), 'error');
     const name = $('plan-new-name').value.trim();
     if (!name) return undefined;
-    state.edits.push({op: 'rename', code: codes[0], new_name: name});
-    render();
-    return save();
+    $('plan-new-name').value = '';
+    return addEdit({op: 'rename', code: codes[0], new_name: name});
   }
 
   /** Loads the selected grid into terra-draw's select mode, its neighbours as snapping targets. */
@@ -259,10 +259,47 @@ export function initPlanner(map, ctx) {
     if (state.tool !== 'reshape' || !draw) return undefined;
     const edited = draw.getSnapshot().find((f) => f.properties.mode === 'select');
     state.tool = null;
-    if (edited) state.edits.push({op: 'reshape', code: state.reshapeCode, geometry: edited.geometry});
     clearDraw();
+    if (!edited) return render();
+    return addEdit({op: 'reshape', code: state.reshapeCode, geometry: edited.geometry});
+  }
+
+  /** Replaces the shape being reshaped through terra-draw's API, as dragging its vertices would. */
+  function reshapeTo(geometry) {
+    if (state.tool !== 'reshape' || !draw) return false;
+    const edited = draw.getSnapshot().find((f) => f.properties.mode === 'select');
+    if (!edited) return false;
+    draw.updateFeatureGeometry(edited.id, geometry);
+    return true;
+  }
+
+  /** Takes back the newest edit; the plan is checked again without it. */
+  function undo() {
+    if (!state.edits.length) return say(tr('nothingToUndo'), 'error');
+    const last = state.edits[state.edits.length - 1];
+    return setEdits(state.edits.slice(0, -1), `${tr('undone')}${describeEdit(last)}`);
+  }
+
+  /** A new edit: the grids it was made on are no longer selected, ready for the next one. */
+  function addEdit(edit) {
+    state.selected.clear();
+    paint();
+    return setEdits([...state.edits, edit]);
+  }
+
+  /** Saves `edits` as the plan's; when the server refuses them (422), the edits before stay. */
+  async function setEdits(edits, note = '') {
+    const previous = state.edits;
+    state.edits = edits;
     render();
-    return save();
+    const answer = await save();
+    if (answer.status === 422) {
+      state.edits = previous;
+      render();
+    } else if (note && answer.status < 300) {
+      say(`${note}${state.message ? ` · ${state.message}` : ''}`, state.messageKind);
+    }
+    return answer;
   }
 
   // --- the plan on the server ---------------------------------------------------------------------
@@ -286,9 +323,8 @@ export function initPlanner(map, ctx) {
       state.plan = answer.body;
       say(answer.body.valid ? tr('clean') : '', answer.body.valid ? 'ok' : '');
     } else {
-      // The edit the server refused is dropped from the list; its field says which.
+      // The detail names the refused edit (`edits/INDEX/FIELD`); the caller puts the edits back as they were.
       say(`${answer.status}: ${answer.body?.detail ?? ''}`, 'error');
-      if (answer.status === 422) state.edits.pop();
     }
     paint();
     render();
@@ -418,19 +454,31 @@ export function initPlanner(map, ctx) {
     $('plan-title').textContent = tr('title');
     $('plan-community').innerHTML = state.communities.map((c) => `<option value="${escapeHtml(c.code)}" ${
       c.code === state.community ? 'selected' : ''}>${escapeHtml(c.name)} ${escapeHtml(c.code)}</option>`).join('');
+    // Grids now → after the draft, and the draft's problems, counted where the planner looks first.
+    const after = gridsAfter().length;
+    const counted = $('plan-grid-count');
+    counted.textContent = `${tr('gridCount')}: ${state.grids.length}${state.plan ? ` → ${after}` : ''}`;
+    counted.dataset.before = String(state.grids.length);
+    counted.dataset.after = String(after);
     $('plan-grid-list').innerHTML = gridsAfter().map((f) => {
       const p = f.properties;
       return `<li><label><input type="checkbox" data-code="${escapeHtml(p.code)}" ${
         state.selected.has(p.code) ? 'checked' : ''}> ${escapeHtml(p.code.slice(-3))} ${escapeHtml(p.name)}</label></li>`;
     }).join('');
-    for (const [id, key] of [['plan-split', 'split'], ['plan-merge', 'merge'], ['plan-reshape', 'reshape'],
+    for (const [id, key] of [['plan-split', 'split'], ['plan-merge', 'merge'], ['plan-reshape', 'reshape'], ['plan-undo', 'undo'],
       ['plan-apply-shape', 'applyShape'], ['plan-rename', 'rename'], ['plan-check', 'check'], ['plan-commit', 'commit'],
       ['plan-abandon', 'abandon']]) $(id).textContent = tr(key);
     $('plan-apply-shape').hidden = state.tool !== 'reshape';
     $('plan-commit').disabled = !state.plan || state.plan.status !== 'draft';
+    $('plan-undo').disabled = state.edits.length === 0;
     $('plan-edits').innerHTML = state.edits.map((e, i) => `<li>${escapeHtml(describeEdit(e))} <button type="button" data-remove="${
       i}" aria-label="remove">×</button></li>`).join('') || `<li class="muted">${escapeHtml(tr('none'))}</li>`;
     const problems = state.plan?.problems?.features ?? [];
+    const problemCount = $('plan-problem-count');
+    problemCount.hidden = !state.plan;
+    problemCount.dataset.count = String(problems.length);
+    problemCount.dataset.kind = problems.length ? 'error' : 'ok';
+    problemCount.textContent = `${tr('problemCount')}: ${problems.length}`;
     $('plan-problems').innerHTML = problems.map((f) => `<li class="problem" data-kind="${escapeHtml(f.properties.kind)}">${
       escapeHtml(f.properties.message)}</li>`).join('');
     $('plan-impact').innerHTML = impactList(state.plan?.impact);
@@ -451,6 +499,7 @@ export function initPlanner(map, ctx) {
     });
     $('plan-split').addEventListener('click', startSplit);
     $('plan-merge').addEventListener('click', merge);
+    $('plan-undo').addEventListener('click', undo);
     $('plan-reshape').addEventListener('click', startReshape);
     $('plan-apply-shape').addEventListener('click', applyShape);
     $('plan-rename').addEventListener('click', rename);
@@ -463,8 +512,7 @@ export function initPlanner(map, ctx) {
     $('plan-edits').addEventListener('click', (e) => {
       const i = e.target.dataset.remove;
       if (i === undefined) return;
-      state.edits.splice(Number(i), 1);
-      save();
+      setEdits(state.edits.filter((_, k) => k !== Number(i)));
     });
   }
   bind();
@@ -475,6 +523,8 @@ export function initPlanner(map, ctx) {
     /** Moves the history slider to position `i` (see `state.history`). */
     showAt,
     loadHistory,
+    reshapeTo,
+    undo,
     /** Draws a line through terra-draw's API, as a finished drawing would, and splits the grid it crosses. */
     async drawSplitLine(coordinates) {
       startSplit();
