@@ -122,7 +122,10 @@ def one_edit(args, kind, candidate):
         status, plan = request(args.a, "POST", "/v1/plans", plan_body(args, m, g1, g2))
         assert status == 201, plan
         if not plan.get("valid"):
-            raise SystemExit(f"plan for {m} is not clean: {json.dumps(plan.get('problems'))[:2000]}")
+            kinds = [f["properties"]["kind"] for f in plan["problems"]["features"]]
+            print(f"skipped {m} -> {g2}: the plan is not clean ({', '.join(kinds)})", flush=True)
+            request(args.a, "POST", f"/v1/plans/{plan['id']}/abandon")
+            return None
     threads = []
     event = threading.Event()
 
@@ -198,10 +201,18 @@ def main():
     kinds = ["plan", "sql", "full reload"]
     need = args.edits * len(kinds)
     assert len(candidates) >= need, f"{len(candidates)} candidate edits, {need} needed"
+    print(f"{len(candidates)} candidate edits", flush=True)
     results = {k: [] for k in kinds}
-    for i in range(need):
-        kind = kinds[i % len(kinds)]
-        results[kind].append(one_edit(args, kind, candidates[i]))
+    skipped, i = 0, 0
+    for kind in kinds * args.edits:
+        while True:
+            assert i < len(candidates), "ran out of candidate edits"
+            out = one_edit(args, kind, candidates[i])
+            i += 1
+            if out is not None:
+                break
+            skipped += 1
+        results[kind].append(out)
         time.sleep(0.2)
 
     rows = []
@@ -233,6 +244,7 @@ the moved micro-grid (polled without pause over a keep-alive connection). Target
 {chr(10).join(rows)}
 
 - A's commit (validation, impact, the transaction, A's own catch-up): {summary(commits)} (min / median / max).
+  {skipped} candidate moves were skipped because the plan's checks were not clean (see the run's output).
 - In-process catch-up on B and C (from their logs): from the change log, median **{med(apply_delta):.0f} ms** over
   {len(apply_delta)} catch-ups (max {max(apply_delta, default=float('nan')):.0f} ms); a whole-city reload, median
   **{med(apply_full):.0f} ms** over {len(apply_full)} (max {max(apply_full, default=float('nan')):.0f} ms):
