@@ -126,6 +126,10 @@ impl ValidationRules {
 /// object with the fields of [`ValidationRules`], any of them left out; `null` for an area limit means no
 /// limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[allow(
+    clippy::option_option,
+    reason = "an area limit is left out (the server's), null (none) or a number"
+)]
 pub struct PlanRules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap_tolerance_m: Option<f64>,
@@ -150,6 +154,7 @@ pub struct PlanRules {
 }
 
 /// A field present on the wire (even as `null`) is `Some`; serde's `default` makes an absent one `None`.
+#[allow(clippy::option_option, reason = "see PlanRules")]
 fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
     Option::<f64>::deserialize(d).map(Some)
 }
