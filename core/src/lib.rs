@@ -35,7 +35,7 @@ pub use indicators::{Indicators, indicators};
 pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
 pub use patrol::{Cleaned, CleaningPolicy, Fix, PatrolTrack, Reason, clean, last_positions};
 pub use plan::{
-    AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, Problem, ProblemKind,
+    AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, PlanRules, Problem, ProblemKind,
     ValidationRules,
 };
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};

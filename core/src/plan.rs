@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use geo_types::{Coord, LineString, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
-use crate::{Area, GridKind, Level, StaffMember};
+use crate::{Area, AreaIndex, GridKind, Level, StaffMember};
 
 mod apply;
 mod geometry;
@@ -52,7 +52,10 @@ pub use geometry::pole;
 pub use impact::{AddressMove, Impact, Move, ReportMove, StaffMove, impact};
 pub use renumber::{renumber, renumber_edits};
 pub use split::split_by_lines;
-pub use validate::{Problem, ProblemKind, ValidationRules, problems_geojson, validate};
+pub use validate::{
+    DEFAULT_GAP_TOLERANCE_M2, DEFAULT_OVERLAP_TOLERANCE_M, PlanRules, Problem, ProblemKind,
+    ValidationRules, problems_geojson, validate,
+};
 
 /// A new area, as a plan creates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +137,11 @@ pub enum PlanEdit {
         code: String,
         new_code: String,
     },
+    /// Renumbers the ordinary children of `parent` west→east, north→south ([`renumber`], carried out as
+    /// [`renumber_edits`]): codes change, children's `parent` follows as with `Recode`.
+    Renumber {
+        parent: String,
+    },
     /// Moves every vertex within `tolerance_m` of `from` to `to`, in every current area, and bends edges that
     /// pass that close without a vertex there: a shared vertex or edge moves for all neighbours.
     MoveVertex {
@@ -152,6 +160,9 @@ pub struct Plan {
     /// Versions of the areas the plan was drawn against (filled and checked by the server; carried here).
     #[serde(default)]
     pub base_versions: BTreeMap<String, i64>,
+    /// The plan's own validation thresholds over the server's (see [`PlanRules::over`]).
+    #[serde(default)]
+    pub rules: PlanRules,
 }
 
 /// What a plan does to the areas.
@@ -203,6 +214,77 @@ impl PlanOutcome {
         codes.sort();
         codes.dedup();
         codes
+    }
+}
+
+impl PlanOutcome {
+    /// [`PlanOutcome::touched`] with `index` holding the areas the plan was applied to.
+    pub fn touched_in(&self, index: &AreaIndex) -> Vec<String> {
+        let parents = self
+            .retired
+            .iter()
+            .filter_map(|c| index.by_code(c))
+            .filter_map(|id| index.area(id).parent.clone());
+        let mut codes: Vec<String> = self
+            .changed
+            .iter()
+            .map(|a| a.code.clone())
+            .chain(self.retired.iter().cloned())
+            .chain(parents)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// The areas after the plan that [`validate`] reads for `touched`: each touched area with its children,
+    /// and its parent with all of the parent's children (for a retired code, the children left under it).
+    /// Whole families, so the problems are those found over the whole city after the plan, at the cost of
+    /// what the plan touches rather than of the city. `index` holds the areas the plan was applied to.
+    pub fn validation_scope(&self, index: &AreaIndex, touched: &[String]) -> Vec<Area> {
+        use std::collections::{HashMap, HashSet};
+        let changed: HashMap<&str, &Area> =
+            self.changed.iter().map(|a| (a.code.as_str(), a)).collect();
+        let retired: HashSet<&str> = self.retired.iter().map(String::as_str).collect();
+        let mut placed: HashMap<&str, Vec<&Area>> = HashMap::new();
+        for a in &self.changed {
+            if let Some(p) = &a.parent {
+                placed.entry(p.as_str()).or_default().push(a);
+            }
+        }
+        let after = |code: &str| -> Option<&Area> {
+            changed.get(code).copied().or_else(|| {
+                (!retired.contains(code))
+                    .then(|| index.by_code(code).map(|id| index.area(id)))
+                    .flatten()
+            })
+        };
+        let mut scope: BTreeMap<&str, &Area> = BTreeMap::new();
+        let mut add_family = |code: &str| {
+            if let Some(a) = after(code) {
+                scope.insert(a.code.as_str(), a);
+            }
+            // Children the plan left alone, then those it put (or kept) under `code`.
+            let kept = index
+                .by_code(code)
+                .into_iter()
+                .flat_map(|id| index.children(id))
+                .map(|&c| index.area(c))
+                .filter(|c| {
+                    !retired.contains(c.code.as_str()) && !changed.contains_key(c.code.as_str())
+                });
+            for child in kept.chain(placed.get(code).into_iter().flatten().copied()) {
+                scope.insert(child.code.as_str(), child);
+            }
+        };
+        for code in touched {
+            let parent = after(code).and_then(|a| a.parent.as_deref());
+            add_family(code);
+            if let Some(parent) = parent {
+                add_family(parent);
+            }
+        }
+        scope.into_values().cloned().collect()
     }
 }
 

@@ -190,8 +190,8 @@ fn seed_plan() -> Plan {
 
 fn rules() -> ValidationRules {
     ValidationRules {
-        min_area_m2: Some(50_000.0),
-        max_area_m2: Some(600_000.0),
+        min_grid_area_m2: Some(50_000.0),
+        max_grid_area_m2: Some(600_000.0),
         ..ValidationRules::default()
     }
 }
@@ -222,6 +222,16 @@ fn outcome_with(
     let out = apply(&base, &plan).expect("plan applies");
     let after = out.areas_after(&base);
     let problems = validate(&after, &out.touched(&base), rules);
+    // The server validates only the families around what the plan touches: the same answer.
+    let index = gridmap_core::AreaIndex::build(base.clone());
+    let touched = out.touched_in(&index);
+    assert_eq!(touched, out.touched(&base));
+    let scope = out.validation_scope(&index, &touched);
+    assert_eq!(
+        validate(&scope, &touched, rules),
+        problems,
+        "narrowed validation"
+    );
     (after, out, problems)
 }
 
@@ -543,7 +553,7 @@ fn renumbering_orders_codes_west_to_east_north_to_south() {
     let (after, _, problems) = outcome_with(
         Vec::new(),
         &ValidationRules {
-            renumber: true,
+            check_numbering: true,
             ..rules()
         },
     );
@@ -575,7 +585,7 @@ fn renumbering_orders_codes_west_to_east_north_to_south() {
         &renumbered,
         &out.touched(&after),
         &ValidationRules {
-            renumber: true,
+            check_numbering: true,
             ..rules()
         },
     );
@@ -587,5 +597,45 @@ fn renumbering_orders_codes_west_to_east_north_to_south() {
             .parent
             .as_deref(),
         Some(code(5).as_str())
+    );
+}
+
+#[test]
+fn a_renumber_edit_is_the_recodes_renumber_gives() {
+    let (after, _, _) = outcome_with(Vec::new(), &rules());
+    let by_recodes = apply(
+        &after,
+        &Plan {
+            edits: renumber_edits(&renumber(&after, COMMUNITY)),
+            ..Plan::default()
+        },
+    )
+    .expect("recodes apply");
+    let by_op = apply(
+        &after,
+        &Plan {
+            edits: vec![PlanEdit::Renumber {
+                parent: COMMUNITY.to_owned(),
+            }],
+            ..Plan::default()
+        },
+    )
+    .expect("renumber applies");
+    assert!(!by_op.recoded.is_empty());
+    assert_eq!(by_op, by_recodes);
+    assert_eq!(
+        apply(
+            &after,
+            &Plan {
+                edits: vec![PlanEdit::Renumber {
+                    parent: "nowhere".into()
+                }],
+                ..Plan::default()
+            }
+        ),
+        Err(gridmap_core::PlanError::UnknownArea {
+            edit: 0,
+            code: "nowhere".into()
+        })
     );
 }

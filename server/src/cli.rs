@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gridmap_core::plan::{DEFAULT_GAP_TOLERANCE_M2, DEFAULT_OVERLAP_TOLERANCE_M, ValidationRules};
 
 use crate::state::{DEFAULT_MAX_BATCH_POINTS, DEFAULT_MAX_BODY_BYTES, DEFAULT_TILE_CACHE_MB};
 use crate::store::{GpkgStore, GridStore, PostgisStore};
@@ -151,6 +152,41 @@ pub struct ServeArgs {
     /// on a read replica, where no notification arrives.
     #[arg(long, env = "GRIDMAP_WATCH_LISTEN", default_value_t = true, action = clap::ArgAction::Set)]
     pub watch_listen: bool,
+    /// Plans: overlaps and parts outside the parent narrower than this on average (metres) are tolerated
+    /// (digitising slivers along shared borders).
+    #[arg(long, env = "GRIDMAP_PLAN_OVERLAP_TOLERANCE_M", default_value_t = DEFAULT_OVERLAP_TOLERANCE_M)]
+    pub plan_overlap_tolerance_m: f64,
+    /// Plans: gaps smaller than this (m²) are tolerated.
+    #[arg(long, env = "GRIDMAP_PLAN_GAP_TOLERANCE_M2", default_value_t = DEFAULT_GAP_TOLERANCE_M2)]
+    pub plan_gap_tolerance_m2: f64,
+    /// Plans: ordinary grids smaller than this (m²) are refused (`too_small`); default: no minimum.
+    #[arg(long, env = "GRIDMAP_PLAN_MIN_GRID_AREA_M2")]
+    pub plan_min_grid_area_m2: Option<f64>,
+    /// Plans: ordinary grids larger than this (m²) are refused (`too_large`); default: no maximum.
+    #[arg(long, env = "GRIDMAP_PLAN_MAX_GRID_AREA_M2")]
+    pub plan_max_grid_area_m2: Option<f64>,
+    /// Plans: refuse codes that do not run west→east, north→south inside their parent (`order`).
+    #[arg(long, env = "GRIDMAP_PLAN_CHECK_NUMBERING")]
+    pub plan_check_numbering: bool,
+}
+
+impl ServeArgs {
+    /// The `--plan-*` thresholds, or which flag is wrong.
+    pub fn plan_rules(&self) -> anyhow::Result<ValidationRules> {
+        let rules = ValidationRules {
+            overlap_tolerance_m: self.plan_overlap_tolerance_m,
+            gap_tolerance_m2: self.plan_gap_tolerance_m2,
+            min_grid_area_m2: self.plan_min_grid_area_m2,
+            max_grid_area_m2: self.plan_max_grid_area_m2,
+            check_numbering: self.plan_check_numbering,
+        };
+        match rules.defects().first() {
+            Some((field, reason)) => {
+                anyhow::bail!("--plan-{}: {reason}", field.replace('_', "-"))
+            }
+            None => Ok(rules),
+        }
+    }
 }
 
 fn init_tracing(format: LogFormat) {

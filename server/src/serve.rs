@@ -15,6 +15,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         fill_with_sample(store.as_ref()).await?;
     }
     let reports = report_settings(&args)?;
+    let plan_rules = args.plan_rules()?;
     let config = ApiConfig {
         max_batch_points: args.max_batch_points,
         max_body_bytes: args.max_body_bytes,
@@ -23,6 +24,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         basemap_url: args.basemap_url,
         basemap_attribution: args.basemap_attribution,
         reports,
+        plan_rules,
     };
     let state = Arc::new(AppState::load(store.clone(), config).await?);
     if args.escalation_interval > 0 {

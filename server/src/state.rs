@@ -38,6 +38,8 @@ pub struct ApiConfig {
     pub basemap_attribution: Option<String>,
     /// Routing, working calendar and time limits of reports.
     pub reports: ReportSettings,
+    /// Validation thresholds of plans (`--plan-*`); a plan's own `rules` override them.
+    pub plan_rules: gridmap_core::plan::ValidationRules,
 }
 
 /// How reports are routed and timed; each part can be loaded from a JSON file (`--routing-policy`,
@@ -73,6 +75,7 @@ impl Default for ApiConfig {
             basemap_url: None,
             basemap_attribution: None,
             reports: ReportSettings::default(),
+            plan_rules: gridmap_core::plan::ValidationRules::default(),
         }
     }
 }

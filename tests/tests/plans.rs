@@ -9,8 +9,10 @@ use std::collections::BTreeSet;
 
 use geo::{BooleanOps, Contains, GeodesicArea};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
+use gridmap_core::plan::ValidationRules;
 use gridmap_core::{Area, City, Level};
 use gridmap_server::state::ApiConfig;
+use gridmap_server::store::{GpkgStore, GridStore, PostgisStore};
 use gridmap_tests::mvt::{DValue, decode_tile};
 use gridmap_tests::{TestServer, each_store, note};
 use serde_json::{Value, json};
@@ -532,4 +534,880 @@ async fn bad_edits_are_named_and_nothing_is_stored() {
         assert_eq!(status, 404);
     })
     .await;
+}
+
+// ---- A block city whose answers are known by construction ----
+
+/// Columns and rows of the block city's community: three grids west→east, two rows.
+const XS: [f64; 4] = [114.00, 114.01, 114.02, 114.03];
+const YS: [f64; 3] = [33.50, 33.51, 33.52];
+/// A vertex in the middle of the edge shared by grids 001 and 002 (and 001's eastern micro-grid).
+const MID: (f64, f64) = (114.01, 33.515);
+/// Grid 001's micro-grids split at this longitude.
+const MICRO_X: f64 = 114.005;
+
+/// Grid `k` (1-based) of the block community.
+fn block(k: u32) -> String {
+    format!("{COMMUNITY}{k:03}")
+}
+
+/// 001's micro-grids, west and east.
+fn micro(k: u32) -> String {
+    format!("{}{k:03}", block(1))
+}
+
+fn polygon(points: &[(f64, f64)]) -> MultiPolygon<f64> {
+    MultiPolygon(vec![geo_types::Polygon::new(
+        gridmap_tests::ring(points),
+        vec![],
+    )])
+}
+
+/// District = street = community over 3 × 2 rectangular grids numbered in reading order (north row 001-003
+/// west→east, south row 004-006), each about 930 m × 1,110 m; grid 001 holds two micro-grids (west, east).
+/// The edge between 001 and 002 has an extra vertex at [`MID`].
+fn block_city() -> City {
+    let area = |code: &str, level, parent: Option<&str>, geometry| Area {
+        code: code.to_owned(),
+        name: format!("block {code}"),
+        level,
+        kind: (level == Level::Grid || level == Level::MicroGrid)
+            .then_some(gridmap_core::GridKind::Residential),
+        parent: parent.map(str::to_owned),
+        geometry,
+        staff: Vec::new(),
+    };
+    let whole = rect_polygon(XS[0], YS[0], XS[3], YS[2]);
+    let (x, y) = (XS, YS);
+    let mut areas = vec![
+        area("411104", Level::District, None, whole.clone()),
+        area("411104001", Level::Street, Some("411104"), whole.clone()),
+        area(COMMUNITY, Level::Community, Some("411104001"), whole),
+        area(
+            &block(1),
+            Level::Grid,
+            Some(COMMUNITY),
+            polygon(&[(x[0], y[1]), (x[1], y[1]), MID, (x[1], y[2]), (x[0], y[2])]),
+        ),
+        area(
+            &block(2),
+            Level::Grid,
+            Some(COMMUNITY),
+            polygon(&[(x[1], y[1]), (x[2], y[1]), (x[2], y[2]), (x[1], y[2]), MID]),
+        ),
+        area(
+            &micro(1),
+            Level::MicroGrid,
+            Some(&block(1)),
+            rect_polygon(x[0], y[1], MICRO_X, y[2]),
+        ),
+        area(
+            &micro(2),
+            Level::MicroGrid,
+            Some(&block(1)),
+            polygon(&[
+                (MICRO_X, y[1]),
+                (x[1], y[1]),
+                MID,
+                (x[1], y[2]),
+                (MICRO_X, y[2]),
+            ]),
+        ),
+    ];
+    for (k, (col, row)) in [(2, 1), (0, 0), (1, 0), (2, 0)].into_iter().enumerate() {
+        let code = block(u32::try_from(k).expect("small") + 3);
+        areas.push(area(
+            &code,
+            Level::Grid,
+            Some(COMMUNITY),
+            rect_polygon(x[col], y[row], x[col + 1], y[row + 1]),
+        ));
+    }
+    City {
+        areas,
+        addresses: Vec::new(),
+        roads: Vec::new(),
+    }
+}
+
+async fn serve_with(t: gridmap_tests::TestStore, city: &City, config: ApiConfig) -> TestServer {
+    t.store
+        .write_city(city, &note("import", 1))
+        .await
+        .expect("write the block city");
+    TestServer::start(t.store, config).await
+}
+
+async fn put(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    send(server, reqwest::Method::PUT, path, Some(body), None).await
+}
+
+fn draft(name: &str, edits: &Value) -> Value {
+    json!({"name": name, "author": "规划科", "reason": "test", "edits": edits})
+}
+
+/// `(kind, codes)` of every problem of a plan or a refused commit.
+fn problem_list(body: &Value) -> Vec<(String, Vec<String>)> {
+    body["problems"]["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("problems as GeoJSON: {body}"))
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            let codes = p["codes"]
+                .as_array()
+                .expect("codes")
+                .iter()
+                .map(|c| c.as_str().expect("code").to_owned())
+                .collect();
+            (p["kind"].as_str().expect("kind").to_owned(), codes)
+        })
+        .collect()
+}
+
+fn problem_area(body: &Value, kind: &str, code: &str) -> f64 {
+    body["problems"]["features"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|f| &f["properties"])
+        .find(|p| p["kind"] == kind && p["codes"][0] == code)
+        .and_then(|p| p["area_m2"].as_f64())
+        .unwrap_or_else(|| panic!("{kind} of {code} with its area in {body}"))
+}
+
+async fn history(server: &TestServer, code: &str) -> Value {
+    let (status, _, body) = server.get(&format!("/v1/grids/{code}/history")).await;
+    assert_eq!(status, 200, "{code}: {body}");
+    body
+}
+
+fn close_to(got: f64, want: f64) -> bool {
+    (got / want - 1.0).abs() < 1e-3
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, told in order")]
+async fn grid_area_limits_come_from_the_plan_or_the_server() {
+    each_store(|t| async move {
+        let city = block_city();
+        let store = t.store.clone();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        // The border between 004 and 005 moved west: 004 a fifth of its width, 005 1.8 times its width.
+        let cut = 114.002;
+        let small = rect_polygon(XS[0], YS[0], cut, YS[1]);
+        let large = rect_polygon(cut, YS[0], XS[2], YS[1]);
+        let edits = json!([
+            {"op": "reshape", "code": block(4), "geometry": geometry_json(&small)},
+            {"op": "reshape", "code": block(5), "geometry": geometry_json(&large)},
+        ]);
+        let (small_m2, large_m2) = (
+            small.geodesic_area_unsigned(),
+            large.geodesic_area_unsigned(),
+        );
+        let normal_m2 = rect_polygon(XS[2], YS[0], XS[3], YS[1]).geodesic_area_unsigned();
+        let (min, max) = (
+            f64::midpoint(small_m2, normal_m2),
+            f64::midpoint(normal_m2, large_m2),
+        );
+        assert!(small_m2 < min && min < normal_m2 && normal_m2 < max && max < large_m2);
+        let expect_limits = |body: &Value| {
+            let mut found = problem_list(body);
+            found.sort();
+            assert_eq!(
+                found,
+                [
+                    ("too_large".to_owned(), vec![block(5)]),
+                    ("too_small".to_owned(), vec![block(4)]),
+                ],
+                "{body}"
+            );
+            assert!(
+                close_to(problem_area(body, "too_small", &block(4)), small_m2),
+                "{body}"
+            );
+            assert!(
+                close_to(problem_area(body, "too_large", &block(5)), large_m2),
+                "{body}"
+            );
+        };
+
+        // Without limits the new border is fine.
+        let (status, plain) = post(&server, "/v1/plans", &draft("plain", &edits)).await;
+        assert_eq!(status, 201, "{plain}");
+        assert_eq!(plain["valid"], true, "{}", plain["problems"]);
+        assert_eq!(plain["rules"], json!({}));
+        assert_eq!(plain["effective_rules"]["min_grid_area_m2"], Value::Null);
+        let plain_id = plain["id"].as_i64().expect("id");
+
+        // The plan's own limits.
+        let rules = json!({"min_grid_area_m2": min, "max_grid_area_m2": max});
+        let mut body = draft("limits", &edits);
+        body["rules"] = rules.clone();
+        let (status, limited) = post(&server, "/v1/plans", &body).await;
+        assert_eq!(status, 201, "{limited}");
+        assert_eq!(limited["valid"], false);
+        assert_eq!(limited["rules"], rules, "echoed");
+        assert_eq!(limited["effective_rules"]["min_grid_area_m2"], json!(min));
+        assert_eq!(
+            limited["effective_rules"]["overlap_tolerance_m"],
+            json!(1.0)
+        );
+        expect_limits(&limited);
+        let id = limited["id"].as_i64().expect("id");
+        let (_, _, again) = server.get(&format!("/v1/plans/{id}")).await;
+        assert_eq!(again["rules"], rules, "stored");
+
+        // Refused: nothing written, the history as it was.
+        let before = [
+            history(&server, &block(4)).await,
+            history(&server, &block(5)).await,
+        ];
+        let (status, refused) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 422, "{refused}");
+        expect_limits(&refused);
+        let after = [
+            history(&server, &block(4)).await,
+            history(&server, &block(5)).await,
+        ];
+        assert_eq!(before, after);
+
+        // PUT sets rules on the plain plan, and `null` takes them off again.
+        let mut body = json!({"edits": edits, "rules": rules});
+        let (status, replaced) = put(&server, &format!("/v1/plans/{plain_id}"), &body).await;
+        assert_eq!(status, 200, "{replaced}");
+        assert_eq!(replaced["rules"], rules);
+        expect_limits(&replaced);
+        body["rules"] = Value::Null;
+        let (status, replaced) = put(&server, &format!("/v1/plans/{plain_id}"), &body).await;
+        assert_eq!(status, 200, "{replaced}");
+        assert_eq!(
+            (replaced["rules"].clone(), replaced["valid"].clone()),
+            (json!({}), json!(true))
+        );
+        // Left out: the plan keeps its rules.
+        let (_, replaced) = put(
+            &server,
+            &format!("/v1/plans/{id}"),
+            &json!({"edits": edits}),
+        )
+        .await;
+        assert_eq!(replaced["rules"], rules);
+
+        // The server's limits (as from --plan-min-grid-area-m2 / --plan-max-grid-area-m2) check the plain
+        // plan; a plan lifts them with `null`.
+        let config = ApiConfig {
+            plan_rules: ValidationRules {
+                min_grid_area_m2: Some(min),
+                max_grid_area_m2: Some(max),
+                ..ValidationRules::default()
+            },
+            ..ApiConfig::default()
+        };
+        let strict = TestServer::start(store, config).await;
+        let (_, _, plain) = strict.get(&format!("/v1/plans/{plain_id}")).await;
+        assert_eq!(plain["valid"], false);
+        expect_limits(&plain);
+        let (status, refused) =
+            post(&strict, &format!("/v1/plans/{plain_id}/commit"), &json!({})).await;
+        assert_eq!(status, 422, "{refused}");
+        expect_limits(&refused);
+        assert_eq!(
+            after,
+            [
+                history(&strict, &block(4)).await,
+                history(&strict, &block(5)).await
+            ]
+        );
+        let mut body = draft("lifted", &edits);
+        body["rules"] = json!({"min_grid_area_m2": null, "max_grid_area_m2": null});
+        let (status, lifted) = post(&strict, "/v1/plans", &body).await;
+        assert_eq!(status, 201, "{lifted}");
+        assert_eq!(lifted["valid"], true, "{}", lifted["problems"]);
+        assert_eq!(lifted["rules"], body["rules"]);
+        let lifted = lifted["id"].as_i64().expect("id");
+        let (status, done) = post(&strict, &format!("/v1/plans/{lifted}/commit"), &json!({})).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["versions"][block(4)], 2);
+        let last = &history(&strict, &block(4)).await["features"][1]["properties"];
+        assert!(
+            close_to(last["area_m2"].as_f64().expect("area"), small_m2),
+            "{last}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_rules_are_named_and_nothing_is_stored() {
+    each_store(|t| async move {
+        let server = serve_with(t, &block_city(), ApiConfig::default()).await;
+        let edits = json!([{"op": "rename", "code": block(1), "new_name": "新名"}]);
+        let cases = [
+            (
+                json!({"overlap_tolerance_m": -1}),
+                "rules/overlap_tolerance_m",
+            ),
+            (json!({"gap_tolerance_m2": "NaN"}), "rules/gap_tolerance_m2"),
+            (
+                json!({"min_grid_area_m2": 2000, "max_grid_area_m2": 1000}),
+                "rules/min_grid_area_m2",
+            ),
+            (json!({"max_grid_area_m2": -5}), "rules/max_grid_area_m2"),
+            (json!({"check_numbering": "yes"}), "rules/check_numbering"),
+            (json!({"min_area": 1}), "rules/min_area"),
+            (json!(5), "rules"),
+        ];
+        for (rules, field) in &cases {
+            let mut body = draft("bad", &edits);
+            body["rules"] = rules.clone();
+            let (status, refused) = post(&server, "/v1/plans", &body).await;
+            assert_eq!(
+                (status, refused["field"].as_str()),
+                (422, Some(*field)),
+                "{refused}"
+            );
+            assert_eq!(refused["type"], "/problems/invalid-input", "{refused}");
+        }
+        let (_, _, list) = server.get("/v1/plans").await;
+        assert_eq!(list["plans"], json!([]), "nothing stored");
+        let (status, plan) = post(&server, "/v1/plans", &draft("good", &edits)).await;
+        assert_eq!(status, 201, "{plan}");
+        let id = plan["id"].as_i64().expect("id");
+        for (rules, field) in &cases {
+            let body = json!({"edits": edits, "rules": rules});
+            let (status, refused) = put(&server, &format!("/v1/plans/{id}"), &body).await;
+            assert_eq!(
+                (status, refused["field"].as_str()),
+                (422, Some(*field)),
+                "{refused}"
+            );
+        }
+        let (_, _, plan) = server.get(&format!("/v1/plans/{id}")).await;
+        assert_eq!(
+            (plan["version"].as_i64(), plan["rules"].clone()),
+            (Some(1), json!({}))
+        );
+    })
+    .await;
+}
+
+/// Codes of `grids` in reading order: rows from the north (a row holds the grids whose centre lies within
+/// half a grid height of the row's first), west→east inside a row.
+fn reading_order(grids: &[(String, MultiPolygon<f64>)]) -> Vec<String> {
+    use geo::Centroid;
+    let mut centres: Vec<(String, Point<f64>)> = grids
+        .iter()
+        .map(|(c, g)| (c.clone(), g.centroid().expect("centroid")))
+        .collect();
+    centres.sort_by(|a, b| b.1.y().total_cmp(&a.1.y()));
+    let half_row = (YS[1] - YS[0]) / 2.0;
+    let mut order = Vec::new();
+    let mut rest = centres.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest
+            .iter()
+            .take_while(|(_, p)| first.1.y() - p.y() < half_row)
+            .count();
+        let mut row = rest[..n].to_vec();
+        row.sort_by(|a, b| a.1.x().total_cmp(&b.1.x()));
+        order.extend(row.into_iter().map(|(c, _)| c));
+        rest = &rest[n..];
+    }
+    order
+}
+
+async fn community_grids(server: &TestServer) -> Vec<(String, MultiPolygon<f64>)> {
+    let (status, _, body) = server
+        .get(&format!("/v1/grids?level=grid&parent={COMMUNITY}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            let geometry: geojson::Geometry =
+                serde_json::from_value(f["geometry"].clone()).expect("geometry");
+            let geometry = geo_types::Geometry::<f64>::try_from(geometry).expect("geo");
+            let mp = match geometry {
+                geo_types::Geometry::MultiPolygon(mp) => mp,
+                geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+                other => panic!("not a polygon: {other:?}"),
+            };
+            (
+                f["properties"]["code"].as_str().expect("code").to_owned(),
+                mp,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, told in order")]
+async fn numbering_is_checked_and_a_renumber_edit_restores_reading_order() {
+    each_store(|t| async move {
+        let city = block_city();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        let west = Point::new(114.002, 33.515);
+        assert_eq!(located_grid(&server, west).await, Some(block(1)));
+        let grids_before = community_grids(&server).await;
+        assert_eq!(
+            reading_order(&grids_before),
+            (1..=6).map(block).collect::<Vec<_>>()
+        );
+
+        // Swapping the codes of the north-west and north-east grids breaks the order.
+        let spare = format!("{COMMUNITY}050");
+        let swap = json!([
+            {"op": "recode", "code": block(1), "new_code": spare},
+            {"op": "recode", "code": block(3), "new_code": block(1)},
+            {"op": "recode", "code": spare, "new_code": block(3)},
+        ]);
+        let swapped: Vec<(String, MultiPolygon<f64>)> = grids_before
+            .iter()
+            .map(|(c, g)| {
+                let code = match c {
+                    c if *c == block(1) => block(3),
+                    c if *c == block(3) => block(1),
+                    c => c.clone(),
+                };
+                (code, g.clone())
+            })
+            .collect();
+        let expected = reading_order(&swapped);
+        assert_eq!(expected[0], block(3));
+        let mut body = draft("swap", &swap);
+        body["rules"] = json!({"check_numbering": true});
+        let (status, checked) = post(&server, "/v1/plans", &body).await;
+        assert_eq!(status, 201, "{checked}");
+        assert_eq!(
+            problem_list(&checked),
+            [("order".to_owned(), expected)],
+            "{checked}"
+        );
+        // Without the check (the server's default) the swap is clean, and commits.
+        body["rules"] = json!({"check_numbering": false});
+        let (status, unchecked) = post(&server, "/v1/plans", &body).await;
+        assert_eq!(
+            (status, unchecked["valid"].clone()),
+            (201, json!(true)),
+            "{unchecked}"
+        );
+        let id = unchecked["id"].as_i64().expect("id");
+        let (status, done) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(located_grid(&server, west).await, Some(block(3)));
+
+        // The renumber edit puts the codes back in reading order; micro-grids follow their grid.
+        let mut body = draft(
+            "renumber",
+            &json!([{"op": "renumber", "parent": COMMUNITY}]),
+        );
+        body["rules"] = json!({"check_numbering": true});
+        let (status, renumber) = post(&server, "/v1/plans", &body).await;
+        assert_eq!(status, 201, "{renumber}");
+        assert_eq!(renumber["valid"], true, "{}", renumber["problems"]);
+        assert_eq!(renumber["edits"][0]["op"], "renumber");
+        let id = renumber["id"].as_i64().expect("id");
+        let (status, done) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 200, "{done}");
+        // The two grids that change code, and the micro-grids whose parent follows.
+        assert_eq!(
+            done["versions"],
+            json!({block(1): 3, block(3): 3, micro(1): 3, micro(2): 3}),
+            "{done}"
+        );
+        let grids_after = community_grids(&server).await;
+        let mut codes: Vec<String> = grids_after.iter().map(|(c, _)| c.clone()).collect();
+        codes.sort();
+        assert_eq!(
+            reading_order(&grids_after),
+            codes,
+            "codes run in reading order"
+        );
+        assert_eq!(codes, (1..=6).map(block).collect::<Vec<_>>());
+        assert_eq!(located_grid(&server, west).await, Some(block(1)));
+        for k in [1, 2] {
+            let (_, _, m) = server.get(&format!("/v1/grids/{}", micro(k))).await;
+            assert_eq!(m["properties"]["parent"], block(1), "{m}");
+        }
+        // Every version kept: the import, the swap, the renumbering.
+        let versions = &history(&server, &block(1)).await["features"];
+        assert_eq!(versions.as_array().map(Vec::len), Some(3), "{versions}");
+        assert_eq!(versions[2]["properties"]["version"], 3);
+        // An unknown parent is named.
+        let (status, refused) = post(
+            &server,
+            "/v1/plans",
+            &draft(
+                "bad",
+                &json!([{"op": "renumber", "parent": "411104999999"}]),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (status, refused["field"].as_str()),
+            (422, Some("edits/0/parent")),
+            "{refused}"
+        );
+        let (status, refused) = post(
+            &server,
+            "/v1/plans",
+            &draft("bad", &json!([{"op": "renumber"}])),
+        )
+        .await;
+        assert_eq!(
+            (status, refused["field"].as_str()),
+            (422, Some("edits/0/parent")),
+            "{refused}"
+        );
+    })
+    .await;
+}
+
+/// `mp` with every vertex at `from` moved to `to`.
+fn with_vertex_moved(
+    mp: &MultiPolygon<f64>,
+    from: Coord<f64>,
+    to: Coord<f64>,
+) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    mp.map_coords(|c| if c == from { to } else { c })
+}
+
+#[tokio::test]
+async fn a_folded_boundary_is_invalid_geometry_and_is_refused() {
+    each_store(|t| async move {
+        use geo::Validation;
+        let city = block_city();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        // The corner shared by 001, 002, 004 and 005 dragged north of the community: 001's ring crosses
+        // itself. Which areas fold is decided here by geo's validity check on the moved rings.
+        let from = Coord { x: XS[1], y: YS[1] };
+        let to = Coord { x: 114.005, y: 33.5225 };
+        let moved: Vec<&Area> = city
+            .areas
+            .iter()
+            .filter(|a| a.geometry.0.iter().any(|p| p.exterior().0.contains(&from)))
+            .collect();
+        let folded: BTreeSet<String> = moved
+            .iter()
+            .filter(|a| !with_vertex_moved(&a.geometry, from, to).is_valid())
+            .map(|a| a.code.clone())
+            .collect();
+        assert!(folded.contains(&block(1)), "{folded:?}");
+        let edits = json!([{"op": "move_vertex", "from": [from.x, from.y], "to": [to.x, to.y], "tolerance_m": 1.0}]);
+        let (status, plan) = post(&server, "/v1/plans", &draft("fold", &edits)).await;
+        assert_eq!(status, 201, "{plan}");
+        assert_eq!(plan["valid"], false);
+        let reported: BTreeSet<String> = problem_list(&plan)
+            .into_iter()
+            .filter(|(kind, _)| kind == "invalid_geometry")
+            .flat_map(|(_, codes)| codes)
+            .collect();
+        assert_eq!(reported, folded, "{}", plan["problems"]);
+        let id = plan["id"].as_i64().expect("id");
+        let mut before = Vec::new();
+        for a in &moved {
+            before.push(history(&server, &a.code).await);
+        }
+        let (status, refused) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 422, "{refused}");
+        assert!(problem_list(&refused).iter().any(|(k, c)| k == "invalid_geometry" && c == &[block(1)]));
+        for (a, was) in moved.iter().zip(&before) {
+            assert_eq!(&history(&server, &a.code).await, was, "{}", a.code);
+        }
+        // Drawn directly, a self-intersecting boundary is refused at the door.
+        let bowtie = polygon(&[(XS[0], YS[1]), (XS[1], YS[2]), (XS[1], YS[1]), (XS[0], YS[2])]);
+        let (status, refused) = post(
+            &server,
+            "/v1/plans",
+            &draft("bowtie", &json!([{"op": "reshape", "code": block(1), "geometry": geometry_json(&bowtie)}])),
+        )
+        .await;
+        assert_eq!((status, refused["field"].as_str()), (422, Some("edits/0/geometry")), "{refused}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retiring_a_community_leaves_its_grids_with_a_missing_parent() {
+    each_store(|t| async move {
+        let city = block_city();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        let orphans: BTreeSet<(String, Vec<String>)> = city
+            .areas
+            .iter()
+            .filter(|a| a.parent.as_deref() == Some(COMMUNITY))
+            .map(|a| {
+                (
+                    "missing_parent".to_owned(),
+                    vec![a.code.clone(), COMMUNITY.to_owned()],
+                )
+            })
+            .collect();
+        assert_eq!(orphans.len(), 6);
+        let (status, plan) = post(
+            &server,
+            "/v1/plans",
+            &draft("retire", &json!([{"op": "retire", "code": COMMUNITY}])),
+        )
+        .await;
+        assert_eq!(status, 201, "{plan}");
+        let found: BTreeSet<(String, Vec<String>)> = problem_list(&plan).into_iter().collect();
+        assert_eq!(found, orphans, "{}", plan["problems"]);
+        let id = plan["id"].as_i64().expect("id");
+        let before = history(&server, COMMUNITY).await;
+        let (status, refused) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(problem_list(&refused).len(), 6);
+        assert_eq!(history(&server, COMMUNITY).await, before);
+        let (status, _, _) = server.get(&format!("/v1/grids/{COMMUNITY}")).await;
+        assert_eq!(status, 200, "the community is still there");
+    })
+    .await;
+}
+
+/// The exterior ring of a grid as served.
+async fn served_ring(server: &TestServer, code: &str) -> Vec<Coord<f64>> {
+    let (status, _, body) = server.get(&format!("/v1/grids/{code}")).await;
+    assert_eq!(status, 200, "{body}");
+    let geometry: geojson::Geometry =
+        serde_json::from_value(body["geometry"].clone()).expect("geometry");
+    let mp: MultiPolygon<f64> = geo_types::Geometry::<f64>::try_from(geometry)
+        .expect("geo")
+        .try_into()
+        .expect("a multipolygon");
+    mp.0.iter().flat_map(|p| p.exterior().0.clone()).collect()
+}
+
+#[tokio::test]
+async fn moving_a_shared_vertex_moves_it_for_both_neighbours() {
+    each_store(|t| async move {
+        let city = block_city();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        let from = Coord { x: MID.0, y: MID.1 };
+        let to = Coord { x: 114.013, y: MID.1 };
+        // The ground that changes hands: the triangle between the old edge and the new vertex.
+        let swept = polygon(&[(XS[1], YS[1]), (to.x, to.y), (XS[1], YS[2])]);
+        let inside = Point::new(114.011, MID.1);
+        let beyond = Point::new(114.0135, MID.1);
+        assert!(swept.contains(&inside) && !swept.contains(&beyond));
+        assert_eq!(located_grid(&server, inside).await, Some(block(2)));
+        let area_of = |code: &str| {
+            city.areas.iter().find(|a| a.code == code).expect("area").geometry.geodesic_area_unsigned()
+        };
+        let edits = json!([{"op": "move_vertex", "from": [from.x, from.y], "to": [to.x, to.y], "tolerance_m": 1.0}]);
+        let (status, plan) = post(&server, "/v1/plans", &draft("vertex", &edits)).await;
+        assert_eq!(status, 201, "{plan}");
+        assert_eq!(plan["valid"], true, "no gap, no overlap: {}", plan["problems"]);
+        let (status, done) = post(&server, &format!("/v1/plans/{}/commit", plan["id"]), &json!({})).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["versions"], json!({block(1): 2, block(2): 2, micro(2): 2}), "{done}");
+        for code in [block(1), block(2), micro(2)] {
+            let ring = served_ring(&server, &code).await;
+            assert!(ring.contains(&to) && !ring.contains(&from), "{code}: {ring:?}");
+        }
+        let swept_m2 = swept.geodesic_area_unsigned();
+        for (code, sign) in [(block(1), 1.0), (block(2), -1.0)] {
+            let last = &history(&server, &code).await["features"][1]["properties"];
+            let got = last["area_m2"].as_f64().expect("area");
+            assert!(close_to(got, area_of(&code) + sign * swept_m2), "{code}: {got}");
+        }
+        assert_eq!(located_grid(&server, inside).await, Some(block(1)));
+        assert_eq!(located_grid(&server, beyond).await, Some(block(2)));
+        let (_, _, located) = server.get(&format!("/v1/locate?lon={}&lat={}", inside.x(), inside.y())).await;
+        let micro_grid = located["chain"].as_array().expect("chain").iter().find(|l| l["level"] == "micro_grid");
+        assert_eq!(micro_grid.map(|l| l["code"].clone()), Some(json!(micro(2))), "{located}");
+    })
+    .await;
+}
+
+/// A second connection to the same store, as another server process would open it.
+async fn reopen(t: &gridmap_tests::TestStore) -> std::sync::Arc<dyn GridStore> {
+    match t.backend {
+        gridmap_tests::Backend::Gpkg => std::sync::Arc::new(
+            GpkgStore::open(t.gpkg_path.as_ref().expect("file"), false)
+                .await
+                .expect("open the GeoPackage again"),
+        ),
+        gridmap_tests::Backend::Postgis => std::sync::Arc::new(
+            PostgisStore::connect(t.database_url.as_ref().expect("url"))
+                .await
+                .expect("connect to the database again"),
+        ),
+    }
+}
+
+/// Which areas each concurrent plan renames: overlapping pairs (which of them wins is a race), and two plans
+/// that share nothing with any other (they must win).
+fn contested_sets() -> Vec<Vec<String>> {
+    vec![
+        vec![block(1), block(2)],
+        vec![block(2), block(3)],
+        vec![block(3)],
+        vec![block(4), block(5)],
+        vec![block(5)],
+        vec![block(6)],
+        vec![block(1), block(4)],
+        vec![micro(1)],
+    ]
+}
+const ALONE: [usize; 2] = [5, 7];
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, told in order")]
+async fn concurrent_plans_never_lose_an_edit() {
+    each_store(|t| async move {
+        let city = block_city();
+        t.store.write_city(&city, &note("import", 1)).await.expect("write the block city");
+        // Two servers on one store, as two processes: the race is the store's to settle.
+        let servers = [
+            TestServer::start(t.store.clone(), ApiConfig::default()).await,
+            TestServer::start(reopen(&t).await, ApiConfig::default()).await,
+        ];
+        let sets = contested_sets();
+        let codes: BTreeSet<String> = sets.iter().flatten().cloned().collect();
+        // Per code, the names its versions must carry in order (the import's first).
+        let mut names: std::collections::BTreeMap<String, Vec<String>> = codes
+            .iter()
+            .map(|c| (c.clone(), vec![format!("block {c}")]))
+            .collect();
+        for round in 1..=2 {
+            let mut ids = Vec::new();
+            for (k, set) in sets.iter().enumerate() {
+                let edits: Vec<Value> = set
+                    .iter()
+                    .map(|c| json!({"op": "rename", "code": c, "new_name": format!("round {round} plan {k} {c}")}))
+                    .collect();
+                let mut body = draft(&format!("round {round} plan {k}"), &json!(edits));
+                body["author"] = json!(format!("planner {k}"));
+                let (status, plan) = post(&servers[k % 2], "/v1/plans", &body).await;
+                assert_eq!(status, 201, "{plan}");
+                ids.push(plan["id"].as_i64().expect("id"));
+            }
+            let empty = json!({});
+            let paths: Vec<String> = ids.iter().map(|id| format!("/v1/plans/{id}/commit")).collect();
+            // Each plan committed through the other server than the one that stored it.
+            let commits = paths
+                .iter()
+                .enumerate()
+                .map(|(k, path)| post(&servers[(k + 1) % 2], path, &empty));
+            let outcomes = futures::future::join_all(commits).await;
+            let mut winners: Vec<usize> = Vec::new();
+            let mut losers: Vec<(usize, Value)> = Vec::new();
+            for (k, (status, body)) in outcomes.into_iter().enumerate() {
+                match status {
+                    200 => winners.push(k),
+                    409 => losers.push((k, body)),
+                    other => panic!("round {round} plan {k}: {other} {body}"),
+                }
+            }
+            let won: BTreeSet<&String> = winners.iter().flat_map(|&k| &sets[k]).collect();
+            let claimed: usize = winners.iter().map(|&k| sets[k].len()).sum();
+            assert_eq!(won.len(), claimed, "round {round}: winners {winners:?} share an area");
+            for k in ALONE {
+                assert!(winners.contains(&k), "round {round}: plan {k} conflicts with none, yet lost");
+            }
+            for (k, body) in &losers {
+                let moved = body["moved"].as_array().unwrap_or_else(|| panic!("plan {k}: {body}"));
+                assert!(!moved.is_empty(), "plan {k}: {body}");
+                for m in moved {
+                    let code = m["code"].as_str().expect("code").to_owned();
+                    assert!(sets[*k].contains(&code) && won.contains(&code), "plan {k}: {m}");
+                    let before = i64::try_from(names[&code].len()).expect("small");
+                    assert_eq!((m["expected"].as_i64(), m["current"].as_i64()), (Some(before), Some(before + 1)), "{m}");
+                }
+            }
+            for &k in &winners {
+                for code in &sets[k] {
+                    names.get_mut(code).expect("code").push(format!("round {round} plan {k} {code}"));
+                }
+            }
+            // Every edit of a winner is stored, at the next version, and nothing of a loser.
+            for code in &codes {
+                let versions = history(&servers[round % 2], code).await;
+                let versions = versions["features"].as_array().expect("versions").clone();
+                let stored: Vec<(i64, String, bool)> = versions
+                    .iter()
+                    .map(|f| {
+                        let p = &f["properties"];
+                        (p["version"].as_i64().expect("version"), p["name"].as_str().expect("name").to_owned(), p["valid_to"].is_null())
+                    })
+                    .collect();
+                let want: Vec<(i64, String, bool)> = names[code]
+                    .iter()
+                    .enumerate()
+                    .map(|(v, name)| (i64::try_from(v).expect("small") + 1, name.clone(), v + 1 == names[code].len()))
+                    .collect();
+                assert_eq!(stored, want, "round {round}, {code}: exactly one current version, none skipped");
+            }
+            for (k, id) in ids.iter().enumerate() {
+                let (_, _, plan) = servers[0].get(&format!("/v1/plans/{id}")).await;
+                let status = if winners.contains(&k) { "committed" } else { "draft" };
+                assert_eq!(plan["status"], status, "round {round} plan {k}");
+            }
+            eprintln!("{} round {round}: winners {winners:?}", t.backend);
+        }
+    })
+    .await;
+}
+
+#[test]
+fn the_plan_flags_fill_the_server_rules_and_bad_values_are_refused() {
+    use clap::Parser;
+    use gridmap_server::cli::{Cli, Command};
+    let serve = |flags: &[&str]| {
+        let argv = ["gridmap", "serve"].iter().chain(flags).copied();
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Serve(args) => args.plan_rules(),
+            other => panic!("not serve: {other:?}"),
+        }
+    };
+    assert_eq!(serve(&[]).expect("defaults"), ValidationRules::default());
+    let rules = serve(&[
+        "--plan-overlap-tolerance-m",
+        "0.5",
+        "--plan-gap-tolerance-m2",
+        "10",
+        "--plan-min-grid-area-m2",
+        "20000",
+        "--plan-max-grid-area-m2",
+        "900000",
+        "--plan-check-numbering",
+    ])
+    .expect("valid flags");
+    assert_eq!(
+        rules,
+        ValidationRules {
+            overlap_tolerance_m: 0.5,
+            gap_tolerance_m2: 10.0,
+            min_grid_area_m2: Some(20_000.0),
+            max_grid_area_m2: Some(900_000.0),
+            check_numbering: true,
+        }
+    );
+    for (flags, named) in [
+        (
+            &["--plan-gap-tolerance-m2=-1"][..],
+            "--plan-gap-tolerance-m2",
+        ),
+        (
+            &["--plan-overlap-tolerance-m", "NaN"][..],
+            "--plan-overlap-tolerance-m",
+        ),
+        (
+            &[
+                "--plan-min-grid-area-m2",
+                "5",
+                "--plan-max-grid-area-m2",
+                "4",
+            ][..],
+            "--plan-min-grid-area-m2",
+        ),
+    ] {
+        let error = serve(flags).expect_err("refused").to_string();
+        assert!(error.starts_with(named), "{flags:?}: {error}");
+    }
 }

@@ -9,6 +9,7 @@ use geo::unary_union;
 use geo_types::{Coord, MultiPolygon, Polygon};
 
 use super::geometry::{order_key, pole, reading_order};
+use super::renumber::{renumber, renumber_edits};
 use super::split::split_by_lines;
 use super::vertex::{Frame, anchors, move_vertex};
 use super::{Plan, PlanEdit, PlanError, PlanOutcome};
@@ -225,6 +226,18 @@ fn apply_edit(state: &mut State<'_>, i: usize, edit: &PlanEdit) -> Result<(), Pl
             to,
             tolerance_m,
         } => move_vertices(state, i, *from, *to, *tolerance_m)?,
+        PlanEdit::Renumber { parent } => {
+            state.take(i, parent)?;
+            // The children as the plan has them so far (earlier edits may have split or moved some).
+            let family: Vec<Area> = state
+                .children(parent)
+                .iter()
+                .filter_map(|c| state.get(c).cloned())
+                .collect();
+            for recode in renumber_edits(&renumber(&family, parent)) {
+                apply_edit(state, i, &recode)?;
+            }
+        }
     }
     Ok(())
 }

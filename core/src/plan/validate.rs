@@ -58,7 +58,13 @@ pub struct Problem {
     pub location: Option<Coord<f64>>,
 }
 
-/// Thresholds of the rules.
+/// Default of [`ValidationRules::overlap_tolerance_m`].
+pub const DEFAULT_OVERLAP_TOLERANCE_M: f64 = 1.0;
+/// Default of [`ValidationRules::gap_tolerance_m2`].
+pub const DEFAULT_GAP_TOLERANCE_M2: f64 = 1.0;
+
+/// Thresholds of the rules. The field names are the ones of the server's `--plan-*` flags and of a plan's
+/// `rules` object.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ValidationRules {
@@ -66,20 +72,104 @@ pub struct ValidationRules {
     pub overlap_tolerance_m: f64,
     /// Gaps smaller than this are tolerated, in m².
     pub gap_tolerance_m2: f64,
-    pub min_area_m2: Option<f64>,
-    pub max_area_m2: Option<f64>,
-    /// Check that codes run west→east, north→south inside each parent.
-    pub renumber: bool,
+    /// Ordinary grids smaller than this are reported (`too_small`), in m².
+    pub min_grid_area_m2: Option<f64>,
+    /// Ordinary grids larger than this are reported (`too_large`), in m².
+    pub max_grid_area_m2: Option<f64>,
+    /// Check that codes run west→east, north→south inside each parent (`order`).
+    pub check_numbering: bool,
 }
 
 impl Default for ValidationRules {
     fn default() -> Self {
         ValidationRules {
-            overlap_tolerance_m: 1.0,
-            gap_tolerance_m2: 1.0,
-            min_area_m2: None,
-            max_area_m2: None,
-            renumber: false,
+            overlap_tolerance_m: DEFAULT_OVERLAP_TOLERANCE_M,
+            gap_tolerance_m2: DEFAULT_GAP_TOLERANCE_M2,
+            min_grid_area_m2: None,
+            max_grid_area_m2: None,
+            check_numbering: false,
+        }
+    }
+}
+
+impl ValidationRules {
+    /// What is wrong with these thresholds, as `(field, reason)`: tolerances and areas must be finite and
+    /// ≥ 0, and the minimum area not above the maximum (reported on the minimum).
+    pub fn defects(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut check = |field: &'static str, value: f64| {
+            if !(value.is_finite() && value >= 0.0) {
+                out.push((field, format!("must be a finite number ≥ 0, not {value}")));
+            }
+        };
+        check("overlap_tolerance_m", self.overlap_tolerance_m);
+        check("gap_tolerance_m2", self.gap_tolerance_m2);
+        if let Some(min) = self.min_grid_area_m2 {
+            check("min_grid_area_m2", min);
+        }
+        if let Some(max) = self.max_grid_area_m2 {
+            check("max_grid_area_m2", max);
+        }
+        if let (Some(min), Some(max)) = (self.min_grid_area_m2, self.max_grid_area_m2)
+            && min > max
+        {
+            out.push((
+                "min_grid_area_m2",
+                format!("the minimum {min} m² is above the maximum {max} m²"),
+            ));
+        }
+        out
+    }
+}
+
+/// A plan's own thresholds over the server's: each field given replaces the server's value. On the wire an
+/// object with the fields of [`ValidationRules`], any of them left out; `null` for an area limit means no
+/// limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[allow(
+    clippy::option_option,
+    reason = "an area limit is left out (the server's), null (none) or a number"
+)]
+pub struct PlanRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_tolerance_m: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_tolerance_m2: Option<f64>,
+    /// `Some(None)`: no minimum, whatever the server's.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "given"
+    )]
+    pub min_grid_area_m2: Option<Option<f64>>,
+    /// `Some(None)`: no maximum, whatever the server's.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "given"
+    )]
+    pub max_grid_area_m2: Option<Option<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_numbering: Option<bool>,
+}
+
+/// A field present on the wire (even as `null`) is `Some`; serde's `default` makes an absent one `None`.
+#[allow(clippy::option_option, reason = "see PlanRules")]
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
+}
+
+impl PlanRules {
+    /// The thresholds a plan is checked with: `defaults` (the server's) with this plan's fields over them.
+    pub fn over(&self, defaults: &ValidationRules) -> ValidationRules {
+        ValidationRules {
+            overlap_tolerance_m: self
+                .overlap_tolerance_m
+                .unwrap_or(defaults.overlap_tolerance_m),
+            gap_tolerance_m2: self.gap_tolerance_m2.unwrap_or(defaults.gap_tolerance_m2),
+            min_grid_area_m2: self.min_grid_area_m2.unwrap_or(defaults.min_grid_area_m2),
+            max_grid_area_m2: self.max_grid_area_m2.unwrap_or(defaults.max_grid_area_m2),
+            check_numbering: self.check_numbering.unwrap_or(defaults.check_numbering),
         }
     }
 }
@@ -180,7 +270,7 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
             }
         }
         problems.extend(overlaps(&ok, rules));
-        if rules.renumber {
+        if rules.check_numbering {
             problems.extend(order(parent_code, family));
         }
     }
@@ -315,7 +405,7 @@ fn gaps(parent: &Area, ordinary: &[&Area], rules: &ValidationRules) -> Vec<Probl
 
 fn size(a: &Area, rules: &ValidationRules) -> Option<Problem> {
     let area = geodesy::area_m2(&a.geometry);
-    let (kind, limit, word) = match (rules.min_area_m2, rules.max_area_m2) {
+    let (kind, limit, word) = match (rules.min_grid_area_m2, rules.max_grid_area_m2) {
         (Some(min), _) if area < min => (ProblemKind::TooSmall, min, "below the minimum"),
         (_, Some(max)) if area > max => (ProblemKind::TooLarge, max, "above the maximum"),
         _ => return None,

@@ -129,6 +129,7 @@ mod tests {
                 },
             ],
             base_versions: [("g".to_owned(), 3)].into(),
+            ..Plan::default()
         };
         let json = serde_json::to_value(&plan).expect("serialise");
         assert_eq!(json["edits"][0]["op"], "split");

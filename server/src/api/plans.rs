@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use geo::BoundingRect;
 use geo_types::{Coord, Rect};
 use gridmap_core::plan::{
-    Impact, Plan, PlanEdit, PlanError, PlanOutcome, Problem, ValidationRules, apply, impact,
-    problems_geojson, validate,
+    Impact, Plan, PlanEdit, PlanError, PlanOutcome, PlanRules, Problem, ValidationRules, apply,
+    impact, problems_geojson, validate,
 };
 use gridmap_core::{Area, AreaIndex, Stage};
 use serde::Serialize;
@@ -70,11 +70,16 @@ pub struct PlanView {
     pub updated_at: DateTime<Utc>,
     pub committed_at: Option<DateTime<Utc>>,
     /// The edits, each tagged by `op` (`reshape`, `split`, `merge`, `create`, `retire`, `move_parent`,
-    /// `rename`, `recode`, `move_vertex`); geometries are RFC 7946 GeoJSON.
+    /// `rename`, `recode`, `move_vertex`, `renumber`); geometries are RFC 7946 GeoJSON.
     #[schema(value_type = Vec<Object>)]
     pub edits: Vec<PlanEdit>,
     /// The version of each area the plan changes, as it was when the plan was drawn.
     pub base_versions: BTreeMap<String, i64>,
+    /// The plan's own validation thresholds, as sent (`overlap_tolerance_m`, `gap_tolerance_m2`,
+    /// `min_grid_area_m2`, `max_grid_area_m2`, `check_numbering`); the server's `--plan-*` values fill in
+    /// the rest.
+    #[schema(value_type = Object)]
+    pub rules: PlanRules,
 }
 
 impl PlanView {
@@ -91,6 +96,7 @@ impl PlanView {
             committed_at: plan.committed_at,
             edits: plan.plan.edits.clone(),
             base_versions: plan.plan.base_versions.clone(),
+            rules: plan.plan.rules,
         }
     }
 }
@@ -104,22 +110,38 @@ struct Evaluation {
     changed: Value,
 }
 
-/// Applies and checks `plan` on the snapshot, and compares where things fall before and after it.
-/// CPU-bound: call from a blocking task.
+/// A plan carried out on the snapshot, before it is checked.
+struct Applied {
+    outcome: PlanOutcome,
+    /// Where anything changes grid (see [`affected_extent`]); `None` when the plan changes nothing.
+    extent: Option<Rect<f64>>,
+}
+
+/// Applies `plan` to the snapshot. CPU-bound: call from a blocking task.
+fn apply_on(snapshot: &Snapshot, plan: &Plan) -> Result<Applied, PlanError> {
+    let outcome = apply(snapshot.index.areas(), plan)?;
+    let extent = affected_extent(&snapshot.index, &outcome);
+    Ok(Applied { outcome, extent })
+}
+
+/// Checks an applied plan with `rules` and compares where things fall before and after it; `open_reports`
+/// are those in the extent. CPU-bound: call from a blocking task.
 fn evaluate(
     snapshot: &Snapshot,
-    plan: &Plan,
+    applied: Applied,
+    rules: &ValidationRules,
     open_reports: &[(i64, Coord<f64>)],
-) -> Result<Evaluation, PlanError> {
+) -> Evaluation {
+    let Applied { outcome, extent } = applied;
     let before = snapshot.index.areas();
-    let outcome = apply(before, plan)?;
-    let touched = outcome.touched(before);
-    // Validation looks at whole families (a grid's siblings fill its community): the whole city after.
-    let after = outcome.areas_after(before);
-    let problems = validate(&after, &touched, &ValidationRules::default());
-    drop(after);
+    // Validation reads whole families around what the plan touches, not the city.
+    let touched = outcome.touched_in(&snapshot.index);
+    let problems = validate(
+        &outcome.validation_scope(&snapshot.index, &touched),
+        &touched,
+        rules,
+    );
     // Nothing outside the changed areas' old and new extent changes grid: impact on that part only.
-    let extent = affected_extent(&snapshot.index, &outcome);
     let local: Vec<Area> = extent.map_or_else(Vec::new, |r| areas_meeting(before, r));
     let local_after = outcome.areas_after(&local);
     let addresses: Vec<gridmap_core::Address> = extent.map_or_else(Vec::new, |r| {
@@ -144,12 +166,12 @@ fn evaluate(
         &reports,
     );
     let changed = changed_features(&snapshot.index, &outcome);
-    Ok(Evaluation {
+    Evaluation {
         outcome,
         problems,
         impact,
         changed,
-    })
+    }
 }
 
 fn inside(r: Rect<f64>, p: Coord<f64>) -> bool {
@@ -244,9 +266,21 @@ fn edits_json(edits: &[PlanEdit]) -> Value {
     serde_json::to_value(edits).unwrap_or(Value::Null)
 }
 
-/// Open reports' ids and points (impact lists those whose responsible grid changes).
-async fn open_reports(state: &AppState) -> Result<Vec<(i64, Coord<f64>)>, ApiError> {
-    let reports = state.store.reports(&ReportFilter::default()).await?;
+/// Open reports' ids and points inside `extent` (impact lists those whose responsible grid changes).
+async fn open_reports(
+    state: &AppState,
+    extent: Rect<f64>,
+) -> Result<Vec<(i64, Coord<f64>)>, ApiError> {
+    let filter = ReportFilter {
+        bbox: Some([
+            extent.min().x,
+            extent.min().y,
+            extent.max().x,
+            extent.max().y,
+        ]),
+        ..ReportFilter::default()
+    };
+    let reports = state.store.reports(&filter).await?;
     Ok(reports
         .into_iter()
         .filter(|r| r.stage != Stage::Closed)
@@ -254,13 +288,30 @@ async fn open_reports(state: &AppState) -> Result<Vec<(i64, Coord<f64>)>, ApiErr
         .collect())
 }
 
+/// The thresholds `plan` is checked with: the server's, with the plan's own over them.
+fn rules_of(state: &AppState, plan: &Plan) -> ValidationRules {
+    plan.rules.over(&state.config.plan_rules)
+}
+
 async fn evaluate_now(
     state: &AppState,
     snapshot: Arc<Snapshot>,
     plan: Plan,
 ) -> Result<Result<Evaluation, PlanError>, ApiError> {
-    let reports = open_reports(state).await?;
-    tokio::task::spawn_blocking(move || evaluate(&snapshot, &plan, &reports))
+    let rules = rules_of(state, &plan);
+    let on = snapshot.clone();
+    let applied = tokio::task::spawn_blocking(move || apply_on(&on, &plan))
+        .await
+        .map_err(|e| ApiError::Internal(format!("plan apply failed: {e}")))?;
+    let applied = match applied {
+        Ok(applied) => applied,
+        Err(e) => return Ok(Err(e)),
+    };
+    let reports = match applied.extent {
+        Some(extent) => open_reports(state, extent).await?,
+        None => Vec::new(),
+    };
+    tokio::task::spawn_blocking(move || Ok(evaluate(&snapshot, applied, &rules, &reports)))
         .await
         .map_err(|e| ApiError::Internal(format!("plan evaluation failed: {e}")))
 }
@@ -289,14 +340,15 @@ fn existing_touched(index: &AreaIndex, outcome: &PlanOutcome) -> Vec<String> {
 /// The plan with a view of what it does now (drafts only).
 fn detail(
     plan: &StoredPlan,
-    evaluation: Option<Result<Evaluation, FieldError>>,
+    evaluation: Option<(Result<Evaluation, FieldError>, ValidationRules)>,
     stale: &[MovedArea],
 ) -> Value {
     let mut out = serde_json::to_value(PlanView::of(plan)).unwrap_or_else(|_| json!({}));
-    let Some(evaluation) = evaluation else {
+    let Some((evaluation, rules)) = evaluation else {
         return out;
     };
     out["stale"] = json!(stale);
+    out["effective_rules"] = json!(rules);
     match evaluation {
         Ok(e) => {
             out["valid"] = json!(e.problems.is_empty());
@@ -441,6 +493,25 @@ fn base_versions(
     out
 }
 
+/// The plan's `rules` as sent: `None` when left out, the empty set (the server's) for `null`.
+fn rules(
+    state: &AppState,
+    object: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Option<PlanRules> {
+    match object.get("rules") {
+        None => None,
+        Some(Value::Null) => Some(PlanRules::default()),
+        Some(sent) => match input::parse_rules(sent, &state.config.plan_rules) {
+            Ok(rules) => Some(rules),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        },
+    }
+}
+
 fn edits(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Vec<PlanEdit> {
     let sent = object.get("edits");
     if sent
@@ -472,7 +543,7 @@ async fn checked_base(
     let snapshot = fresh_snapshot(state).await?;
     let plan = Plan {
         edits: edits.to_vec(),
-        base_versions: BTreeMap::new(),
+        ..Plan::default()
     };
     let index_snapshot = snapshot.clone();
     let touched = tokio::task::spawn_blocking(move || {
@@ -547,7 +618,8 @@ async fn full_detail(state: &AppState, plan: &StoredPlan) -> Result<Value, ApiEr
     let evaluation = evaluate_now(state, snapshot, plan.plan.clone())
         .await?
         .map_err(|e| edit_error(&e, Some(&sent)));
-    Ok(detail(plan, Some(evaluation), &stale))
+    let rules = rules_of(state, &plan.plan);
+    Ok(detail(plan, Some((evaluation, rules)), &stale))
 }
 
 /// `If-Match: "3"` (or `3`, `W/"3"`); `*` and no header match any version.
@@ -592,11 +664,11 @@ fn not_draft(plan: &StoredPlan) -> ApiError {
 
 /// Stores a draft. `base_versions` defaults to the current version of every area the edits change.
 #[utoipa::path(post, path = "/v1/plans", tag = "plans",
-    request_body(content = Object, description = "`{name, author, reason, edits: [...], base_versions?: {code: version}}`"),
+    request_body(content = Object, description = "`{name, author, reason, edits: [...], base_versions?: {code: version}, rules?: {overlap_tolerance_m?, gap_tolerance_m2?, min_grid_area_m2?, max_grid_area_m2?, check_numbering?}}`; edits tagged by `op`: `reshape`, `split`, `merge`, `create`, `retire`, `move_parent`, `rename`, `recode`, `move_vertex`, `renumber` (`{op, parent}`: the parent's ordinary children west→east, north→south)"),
     responses(
         (status = 201, description = "the stored draft with `problems` (GeoJSON), `impact`, `changed` (GeoJSON), `retired`, `stale`; `ETag` is its version", body = PlanView),
         (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a field at fault, e.g. `edits/3/geometry` or `edits/0/code` (unknown area)", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "a field at fault, e.g. `edits/3/geometry`, `edits/0/code` (unknown area) or `rules/min_grid_area_m2`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_plan(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -608,6 +680,7 @@ pub async fn create_plan(
     let reason = text(&object, "reason", MAX_REASON_CHARS, &mut errors);
     let given = base_versions(&object, &mut errors);
     let edits = edits(&object, &mut errors);
+    let rules = rules(&state, &object, &mut errors).unwrap_or_default();
     let (Some(name), Some(author), Some(reason)) = (name, author, reason) else {
         return Err(ApiError::unprocessable(errors));
     };
@@ -625,6 +698,7 @@ pub async fn create_plan(
         plan: Plan {
             edits,
             base_versions: base,
+            rules,
         },
         version: 1,
         created_at: now,
@@ -654,7 +728,8 @@ pub async fn list_plans(State(state): State<Arc<AppState>>) -> Result<Response, 
 /// FeatureCollection: `kind`, `codes`, `message`, `area_m2`), `impact` (addresses, micro-grids, staff,
 /// reports, exclusive grids that change grid), `changed` (GeoJSON of the areas after the plan, `change`:
 /// `new`, `modified`, `retired`), `retired`, `stale` (areas whose version moved since the plan was drawn), and
-/// `error` when an edit no longer applies.
+/// `effective_rules` (the thresholds it is checked with: the server's `--plan-*` values under the plan's
+/// own `rules`), and `error` when an edit no longer applies.
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = i64, Path, description = "plan id")),
     responses((status = 200, description = "the plan (ETag: its version)", body = PlanView),
@@ -668,12 +743,12 @@ pub async fn get_plan(
     Ok(with_etag(StatusCode::OK, plan.version, &body))
 }
 
-/// Replaces a draft's edits (and optionally name and base versions). Base versions of areas the plan
+/// Replaces a draft's edits (and optionally name, base versions and rules). Base versions of areas the plan
 /// already had are kept; areas it newly changes are based on their current version.
 #[utoipa::path(put, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = i64, Path, description = "plan id"),
         ("If-Match" = Option<String>, Header, description = "the plan's version as read")),
-    request_body(content = Object, description = "`{edits: [...], name?, base_versions?}`"),
+    request_body(content = Object, description = "`{edits: [...], name?, base_versions?, rules?}`; `rules` left out keeps the plan's, `null` clears them"),
     responses((status = 200, description = "the plan with its evaluation", body = PlanView),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "not a draft, or changed by another request meanwhile", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -701,6 +776,8 @@ pub async fn replace_edits(
     };
     let given = base_versions(&object, &mut errors);
     let edits = edits(&object, &mut errors);
+    // Left out: the plan keeps its rules; `null`: the server's.
+    let rules = rules(&state, &object, &mut errors).unwrap_or(plan.plan.rules);
     if !errors.is_empty() {
         return Err(ApiError::unprocessable(errors));
     }
@@ -719,6 +796,7 @@ pub async fn replace_edits(
     plan.plan = Plan {
         edits,
         base_versions: base,
+        rules,
     };
     plan.version = read_version + 1;
     plan.updated_at = state.now();
@@ -813,13 +891,17 @@ pub async fn commit_plan(
             .into_iter()
             .filter(|c| !expected.contains_key(c))
             .collect();
-        expected.extend(state.store.current_versions(&others).await?);
-        if state.store.data_version().await? != snapshot.data_version {
-            // Another process wrote meanwhile: the versions just read may be newer than the snapshot.
-            if attempt == COMMIT_ATTEMPTS {
-                break;
+        // The base versions the store re-checks in its transaction; only versions read now can be newer than
+        // the snapshot. So a commit that closes nothing beyond its base never waits for other writers.
+        if !others.is_empty() {
+            expected.extend(state.store.current_versions(&others).await?);
+            if state.store.data_version().await? != snapshot.data_version {
+                // Another process wrote meanwhile: the versions just read may be newer than the snapshot.
+                if attempt == COMMIT_ATTEMPTS {
+                    break;
+                }
+                continue;
             }
-            continue;
         }
         let note = ChangeNote {
             author: plan.author.clone(),

@@ -1,7 +1,7 @@
 //! Plans on both backends: the SQL behind [`GridStore`](super::GridStore)'s plan methods.
-//! Schema: `migrations/*/0006_plans.sql`.
+//! Schema: `migrations/*/0006_plans.sql`, the plan's own rules `0008_plan_rules.sql`.
 //!
-//! A draft is a row of `plans` (edits and base versions as JSON). Committing one is a single transaction that
+//! A draft is a row of `plans` (edits, base versions and rules as JSON). Committing one is a single transaction that
 //! re-checks the current version of every area the plan was drawn against or closes (PostGIS: those rows
 //! `FOR UPDATE`; GeoPackage: `BEGIN IMMEDIATE`, the file's write lock), closes them and inserts the new
 //! versions with the same helpers as [`GridStore::write_city`](super::GridStore::write_city), and marks the
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use gridmap_core::Area;
-use gridmap_core::plan::{Plan, PlanEdit};
+use gridmap_core::plan::{Plan, PlanEdit, PlanRules};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
@@ -114,14 +114,17 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("plan as JSON: {e}")))
 }
 
-fn plan_from_json(id: i64, edits: &str, base: &str) -> Result<Plan, StoreError> {
+fn plan_from_json(id: i64, edits: &str, base: &str, rules: &str) -> Result<Plan, StoreError> {
     let edits: Vec<PlanEdit> = serde_json::from_str(edits)
         .map_err(|e| StoreError::Invalid(format!("plan {id}: stored edits: {e}")))?;
     let base_versions: BTreeMap<String, i64> = serde_json::from_str(base)
         .map_err(|e| StoreError::Invalid(format!("plan {id}: stored base versions: {e}")))?;
+    let rules: PlanRules = serde_json::from_str(rules)
+        .map_err(|e| StoreError::Invalid(format!("plan {id}: stored rules: {e}")))?;
     Ok(Plan {
         edits,
         base_versions,
+        rules,
     })
 }
 
@@ -179,20 +182,34 @@ type GpkgPlanRow = (
     String,
     String,
     String,
+    String,
     i64,
     String,
     String,
     Option<String>,
 );
 
-const GPKG_COLUMNS: &str = "id, name, author, reason, status, edits, base_versions, version, \
-                            created_at, updated_at, committed_at";
+const GPKG_COLUMNS: &str = "id, name, author, reason, status, edits, base_versions, rules, \
+                            version, created_at, updated_at, committed_at";
 
 fn gpkg_plan(row: GpkgPlanRow) -> Result<StoredPlan, StoreError> {
-    let (id, name, author, reason, status, edits, base, version, created, updated, committed) = row;
+    let (
+        id,
+        name,
+        author,
+        reason,
+        status,
+        edits,
+        base,
+        rules,
+        version,
+        created,
+        updated,
+        committed,
+    ) = row;
     let what = format!("plan {id}");
     Ok(StoredPlan {
-        plan: plan_from_json(id, &edits, &base)?,
+        plan: plan_from_json(id, &edits, &base, &rules)?,
         status: PlanStatus::parse(&status)?,
         created_at: gpkg::parse_time(&what, &created)?,
         updated_at: gpkg::parse_time(&what, &updated)?,
@@ -208,7 +225,8 @@ fn gpkg_plan(row: GpkgPlanRow) -> Result<StoredPlan, StoreError> {
 pub(crate) async fn gpkg_insert(pool: &SqlitePool, plan: &StoredPlan) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO plans (name, author, reason, status, edits, base_versions, version, created_at, \
-         updated_at, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+         updated_at, committed_at, rules) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         RETURNING id",
     )
     .bind(&plan.name)
     .bind(&plan.author)
@@ -220,6 +238,7 @@ pub(crate) async fn gpkg_insert(pool: &SqlitePool, plan: &StoredPlan) -> Result<
     .bind(gpkg::gpkg_time(stored_time(plan.created_at)))
     .bind(gpkg::gpkg_time(stored_time(plan.updated_at)))
     .bind(plan.committed_at.map(|t| gpkg::gpkg_time(stored_time(t))))
+    .bind(to_json(&plan.plan.rules)?)
     .fetch_one(pool)
     .await?)
 }
@@ -249,7 +268,7 @@ pub(crate) async fn gpkg_update(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE plans SET name = ?1, status = ?2, edits = ?3, base_versions = ?4, version = ?5, \
-         updated_at = ?6 WHERE id = ?7 AND version = ?8 AND status = 'draft'",
+         updated_at = ?6, rules = ?9 WHERE id = ?7 AND version = ?8 AND status = 'draft'",
     )
     .bind(&plan.name)
     .bind(plan.status.as_str())
@@ -259,6 +278,7 @@ pub(crate) async fn gpkg_update(
     .bind(gpkg::gpkg_time(stored_time(plan.updated_at)))
     .bind(plan.id)
     .bind(expected_version)
+    .bind(to_json(&plan.plan.rules)?)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -356,6 +376,7 @@ type PgPlanRow = (
     String,
     String,
     String,
+    String,
     i64,
     DateTime<Utc>,
     DateTime<Utc>,
@@ -363,12 +384,25 @@ type PgPlanRow = (
 );
 
 const PG_COLUMNS: &str = "id, name, author, reason, status, edits::text, base_versions::text, \
-                          version, created_at, updated_at, committed_at";
+                          rules::text, version, created_at, updated_at, committed_at";
 
 fn pg_plan(row: PgPlanRow) -> Result<StoredPlan, StoreError> {
-    let (id, name, author, reason, status, edits, base, version, created, updated, committed) = row;
+    let (
+        id,
+        name,
+        author,
+        reason,
+        status,
+        edits,
+        base,
+        rules,
+        version,
+        created,
+        updated,
+        committed,
+    ) = row;
     Ok(StoredPlan {
-        plan: plan_from_json(id, &edits, &base)?,
+        plan: plan_from_json(id, &edits, &base, &rules)?,
         status: PlanStatus::parse(&status)?,
         created_at: created,
         updated_at: updated,
@@ -384,8 +418,8 @@ fn pg_plan(row: PgPlanRow) -> Result<StoredPlan, StoreError> {
 pub(crate) async fn pg_insert(pool: &PgPool, plan: &StoredPlan) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO plans (name, author, reason, status, edits, base_versions, version, created_at, \
-         updated_at, committed_at) \
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10) RETURNING id",
+         updated_at, committed_at, rules) \
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11::jsonb) RETURNING id",
     )
     .bind(&plan.name)
     .bind(&plan.author)
@@ -397,6 +431,7 @@ pub(crate) async fn pg_insert(pool: &PgPool, plan: &StoredPlan) -> Result<i64, S
     .bind(stored_time(plan.created_at))
     .bind(stored_time(plan.updated_at))
     .bind(plan.committed_at.map(stored_time))
+    .bind(to_json(&plan.plan.rules)?)
     .fetch_one(pool)
     .await?)
 }
@@ -425,7 +460,8 @@ pub(crate) async fn pg_update(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE plans SET name = $1, status = $2, edits = $3::jsonb, base_versions = $4::jsonb, \
-         version = $5, updated_at = $6 WHERE id = $7 AND version = $8 AND status = 'draft'",
+         version = $5, updated_at = $6, rules = $9::jsonb \
+         WHERE id = $7 AND version = $8 AND status = 'draft'",
     )
     .bind(&plan.name)
     .bind(plan.status.as_str())
@@ -435,6 +471,7 @@ pub(crate) async fn pg_update(
     .bind(stored_time(plan.updated_at))
     .bind(plan.id)
     .bind(expected_version)
+    .bind(to_json(&plan.plan.rules)?)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

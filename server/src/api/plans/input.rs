@@ -1,12 +1,14 @@
 //! Checking a plan's edits as sent, field by field, so that a mistake is named `edits/INDEX/FIELD` (JSON
 //! pointer without the leading slash, as the other endpoints name fields) before serde sees the edit.
 //!
+//! A plan's `rules` are checked the same way, named `rules/FIELD`.
+//!
 //! Geometries must be valid boundaries (`gridmap_core::validate`: closed rings of at least four positions,
 //! finite lon/lat in range, no self-intersection); lines need two positions or more; positions are
 //! `[lon, lat]`.
 
 use geo_types::{Coord, Geometry};
-use gridmap_core::plan::PlanEdit;
+use gridmap_core::plan::{PlanEdit, PlanRules, ValidationRules};
 use gridmap_core::validate::{check_lon_lat, check_source_ring, validate_boundary};
 use gridmap_core::{GridKind, Level, StaffMember};
 use serde_json::{Map, Value};
@@ -51,11 +53,89 @@ fn fields(op: &str) -> Option<&'static [(&'static str, Field)]> {
             ("to", Position),
             ("tolerance_m", Tolerance),
         ],
+        "renumber" => &[("parent", Text)],
         _ => return None,
     })
 }
 
-const OPS: &str = "reshape, split, merge, create, retire, move_parent, rename, recode, move_vertex";
+const OPS: &str =
+    "reshape, split, merge, create, retire, move_parent, rename, recode, move_vertex, renumber";
+
+const RULES: &str =
+    "overlap_tolerance_m, gap_tolerance_m2, min_grid_area_m2, max_grid_area_m2, check_numbering";
+
+/// A plan's `rules` object: any of the fields of [`ValidationRules`]; numbers ≥ 0, `null` for no area limit,
+/// `check_numbering` a boolean. Checked again over the server's `defaults` (a minimum above the maximum,
+/// named on the field the plan gave).
+pub fn parse_rules(
+    value: &Value,
+    defaults: &ValidationRules,
+) -> Result<PlanRules, Vec<FieldError>> {
+    let Some(object) = value.as_object() else {
+        return Err(vec![FieldError::new(
+            "rules",
+            format!("must be an object with any of {RULES}"),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let mut rules = PlanRules::default();
+    for (name, v) in object {
+        let path = format!("rules/{name}");
+        let amount = || v.as_f64().filter(|x| x.is_finite() && *x >= 0.0);
+        let bad_amount = || FieldError::new(&path, "must be a number ≥ 0");
+        match name.as_str() {
+            "overlap_tolerance_m" => match amount() {
+                Some(x) => rules.overlap_tolerance_m = Some(x),
+                None => errors.push(bad_amount()),
+            },
+            "gap_tolerance_m2" => match amount() {
+                Some(x) => rules.gap_tolerance_m2 = Some(x),
+                None => errors.push(bad_amount()),
+            },
+            "min_grid_area_m2" | "max_grid_area_m2" => {
+                let limit = match v {
+                    Value::Null => Some(None),
+                    _ => amount().map(Some),
+                };
+                match (limit, name.as_str()) {
+                    (Some(l), "min_grid_area_m2") => rules.min_grid_area_m2 = Some(l),
+                    (Some(l), _) => rules.max_grid_area_m2 = Some(l),
+                    (None, _) => errors.push(FieldError::new(
+                        &path,
+                        "must be a number of m² ≥ 0, or null for no limit",
+                    )),
+                }
+            }
+            "check_numbering" => match v.as_bool() {
+                Some(b) => rules.check_numbering = Some(b),
+                None => errors.push(FieldError::new(&path, "must be true or false")),
+            },
+            _ => errors.push(FieldError::new(
+                &path,
+                format!("unknown rule; expected one of {RULES}"),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let defects = rules.over(defaults).defects();
+    if defects.is_empty() {
+        return Ok(rules);
+    }
+    Err(defects
+        .into_iter()
+        .map(|(field, reason)| {
+            // The minimum above the maximum: name the limit the plan set (the server's are checked at start).
+            let field = if field == "min_grid_area_m2" && rules.min_grid_area_m2.is_none() {
+                "max_grid_area_m2"
+            } else {
+                field
+            };
+            FieldError::new(format!("rules/{field}"), reason)
+        })
+        .collect())
+}
 
 /// The edits of `value` (a JSON array), or every field at fault.
 pub fn parse_edits(value: Option<&Value>) -> Result<Vec<PlanEdit>, Vec<FieldError>> {
@@ -391,6 +471,65 @@ mod tests {
                 &json!([{"op": "reshape", "code": "a", "geometry": square}])
             ))
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn names_the_rule_at_fault() {
+        let defaults = ValidationRules {
+            max_grid_area_m2: Some(1000.0),
+            ..ValidationRules::default()
+        };
+        let fields = |value: Value| -> Vec<String> {
+            parse_rules(&value, &defaults)
+                .expect_err("should be rejected")
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(fields(json!(3)), ["rules"]);
+        assert_eq!(
+            fields(
+                json!({"overlap_tolerance_m": -1, "gap_tolerance_m2": "NaN", "check_numbering": 1, "colour": "red"})
+            ),
+            [
+                "rules/check_numbering",
+                "rules/colour",
+                "rules/gap_tolerance_m2",
+                "rules/overlap_tolerance_m"
+            ]
+        );
+        // Above the server's maximum, and above the plan's own.
+        assert_eq!(
+            fields(json!({"min_grid_area_m2": 2000})),
+            ["rules/min_grid_area_m2"]
+        );
+        assert_eq!(
+            fields(json!({"min_grid_area_m2": 10, "max_grid_area_m2": 5})),
+            ["rules/min_grid_area_m2"]
+        );
+        let min = ValidationRules {
+            min_grid_area_m2: Some(500.0),
+            ..ValidationRules::default()
+        };
+        assert_eq!(
+            parse_rules(&json!({"max_grid_area_m2": 100}), &min)
+                .expect_err("below the server's minimum")[0]
+                .field,
+            "rules/max_grid_area_m2"
+        );
+        let rules = parse_rules(
+            &json!({"max_grid_area_m2": null, "check_numbering": true}),
+            &defaults,
+        )
+        .expect("valid rules");
+        assert_eq!(
+            rules.over(&defaults),
+            ValidationRules {
+                max_grid_area_m2: None,
+                check_numbering: true,
+                ..defaults
+            }
         );
     }
 

@@ -1,0 +1,5 @@
+-- A plan's own validation thresholds (gridmap_core::plan::PlanRules): an object with any of
+-- overlap_tolerance_m, gap_tolerance_m2, min_grid_area_m2, max_grid_area_m2 (null: no limit) and
+-- check_numbering; a field left out takes the server's --plan-* value. '{}' for plans stored before.
+ALTER TABLE plans ADD COLUMN rules jsonb NOT NULL DEFAULT '{}'::jsonb
+    CHECK (jsonb_typeof(rules) = 'object');
