@@ -12,7 +12,8 @@
 //!
 //! The planner (规划): one grid split and committed, with the history slider; and the seed case, a community's
 //! grids re-divided into a new set in one draft (splits, merges, a rename, a deliberate gap undone), its impact
-//! against the test's own model, the commit seen in lookups and the tiles.
+//! against the test's own model, the commit seen in lookups and the tiles; and a vertex two grids share, dragged
+//! while reshaping one of them, moved for both (`move_vertex`), or with the toggle off for the one alone (a gap).
 //!
 //! Without Chromium the test prints SKIPPED, except under `CI=true`, where it fails.
 
