@@ -1,6 +1,7 @@
 // Planner mode (规划): redraw a community's grids as a plan (split along a drawn line, merge, reshape with
 // snapping to the neighbours, rename), see the server's validation problems drawn in red and the impact list,
-// and commit. Drawing is terra-draw's (vendored UMD build: `window.terraDraw`, `window.terraDrawMaplibreGlAdapter`);
+// and commit. A reshape is topology-preserving by default: its dragged vertices and midpoints are sent as
+// `move_vertex` edits, which move the shared vertex or edge for every neighbour too (see `vertexMoves`). Drawing is terra-draw's (vendored UMD build: `window.terraDraw`, `window.terraDrawMaplibreGlAdapter`);
 // every check is the server's (`/v1/plans`), so the page never decides what is valid.
 //
 // History slider: the instants at which the community's grids got a version (`/v1/grids/{code}/history`);
@@ -19,7 +20,10 @@ const TEXT = {
     drawHint: '在地图上画一条穿过网格的线，双击结束', pickTwo: '请至少选择两个网格', pickOne: '请选择一个网格',
     newName: '新名称', committed: '已提交', conflict: '冲突（409）：', invalid: '不能提交（422）：', none: '无',
     history: '历史', now: '现在', undo: '撤销上一步', nothingToUndo: '没有可撤销的编辑', undone: '已撤销：',
-    gridCount: '网格数', problemCount: '问题数',
+    gridCount: '网格数', problemCount: '问题数', topology: '邻接边界同步移动',
+    topologyHint: '拖动的顶点和边在相邻网格、微网格和社区边界上同步移动；取消则只改本网格',
+    moveVertex: '移动顶点', alone: '无法按顶点移动表达（删除了顶点、一条边上插入多个点或整圈替换），已只修改本网格的边界',
+    unchanged: '边界没有改动',
   },
   en: {
     title: 'Grid planning', community: 'Community', grids: 'Grids', tools: 'Tools', split: 'Split by line',
@@ -31,6 +35,10 @@ const TEXT = {
     pickOne: 'Select one grid', newName: 'New name', committed: 'Committed', conflict: 'Conflict (409): ',
     invalid: 'Cannot commit (422): ', none: 'none', history: 'History', now: 'now', undo: 'Undo last edit',
     nothingToUndo: 'No edit to undo', undone: 'Undone: ', gridCount: 'Grids', problemCount: 'Problems',
+    topology: 'Move shared boundaries with it',
+    topologyHint: 'Dragged vertices and edges move for the neighbouring grids, micro-grids and the community too; off: this grid alone',
+    moveVertex: 'Move vertex', alone: 'Not expressible as vertex moves (vertices deleted, several points on one edge or the ring replaced): reshaped this grid alone',
+    unchanged: 'The boundary is unchanged',
   },
 };
 
@@ -51,6 +59,145 @@ async function requestJson(method, url, body, ifMatch) {
 
 const EMPTY = {type: 'FeatureCollection', features: []};
 
+// Two positions this close (degrees, about 1 mm) are one vertex: terra-draw keeps 9 decimals, stored vertices 7.
+const SAME_DEG = 1e-8;
+// `tolerance_m` of the move_vertex edits: the original vertex (or edge midpoint) is exact, so this only has to
+// absorb rounding, and stays well below the distance between two vertices of one boundary.
+const MOVE_TOLERANCE_M = 0.5;
+
+const samePlace = (p, q) => Math.abs(p[0] - q[0]) <= SAME_DEG && Math.abs(p[1] - q[1]) <= SAME_DEG;
+const midpoint = (p, q) => [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2];
+
+/** Metres between two lon/lat positions (local flat approximation, enough at the scale of a grid). */
+function metres(p, q) {
+  const my = 111320;
+  const mx = my * Math.cos(((p[1] + q[1]) / 2) * Math.PI / 180);
+  return Math.hypot((q[0] - p[0]) * mx, (q[1] - p[1]) * my);
+}
+
+/** A ring without its closing position. */
+const openRing = (ring) => (ring.length > 1 && samePlace(ring[0], ring[ring.length - 1]) ? ring.slice(0, -1) : ring);
+
+/**
+ * One ring's change as moves: original vertices dragged (`from` the original position) and vertices inserted
+ * on an original edge (terra-draw's midpoints) and dragged (`from` the midpoint of the edge they split, once
+ * the dragged originals are in place). Null when the change is not that: vertices deleted, more than one
+ * vertex inserted on one edge, or most of the ring replaced. Originals that stayed put anchor the alignment;
+ * between two anchors, when it is ambiguous which edited vertex is an inserted one, the reading that moves
+ * the boundary least is taken.
+ */
+function ringMoves(original, edited) {
+  const o = openRing(original);
+  const e = openRing(edited);
+  const n = o.length;
+  const m = e.length;
+  if (m < n) return null;
+  const anchors = [];
+  for (let j = 0; j < m; j++) {
+    const i = o.findIndex((p) => samePlace(p, e[j]));
+    if (i >= 0) anchors.push([i, j]);
+  }
+  if (anchors.length === 0 || anchors.length * 2 < n) return null;
+  const step = (a, b, len) => ((b - a + len) % len) || len;
+  // The anchors must go round the original ring once, in order (else vertices were swapped or reordered).
+  let round = 0;
+  for (let k = 0; k < anchors.length; k++) round += step(anchors[k][0], anchors[(k + 1) % anchors.length][0], n);
+  if (round !== n) return null;
+  const moved = [];
+  const inserted = [];
+  for (let k = 0; k < anchors.length; k++) {
+    const [i0, j0] = anchors[k];
+    const [i1, j1] = anchors[(k + 1) % anchors.length];
+    const olds = Array.from({length: step(i0, i1, n) - 1}, (_, t) => o[(i0 + 1 + t) % n]);
+    const news = Array.from({length: step(j0, j1, m) - 1}, (_, t) => (j0 + 1 + t) % m);
+    const labels = alignGap(olds, news.map((j) => e[j]), (t) => {
+      const j = news[t];
+      return metres(e[j], midpoint(e[(j + m - 1) % m], e[(j + 1) % m]));
+    });
+    if (!labels) return null;
+    labels.forEach((label, t) => {
+      const j = news[t];
+      if (label === 'inserted') {
+        const from = midpoint(e[(j + m - 1) % m], e[(j + 1) % m]);
+        if (!samePlace(from, e[j])) inserted.push({from, to: e[j]});
+      } else if (!samePlace(olds[label], e[j])) {
+        moved.push({from: olds[label], to: e[j]});
+      }
+    });
+  }
+  return [...moved, ...inserted];
+}
+
+/**
+ * Between two anchors: which of the edited vertices `news` are the originals `olds` (in order) and which were
+ * inserted (at most one per original edge, so never two in a row). Returns for each edited vertex the index
+ * of its original or 'inserted', choosing the reading with the least total displacement; null if none fits.
+ */
+function alignGap(olds, news, insertedCost) {
+  const g = olds.length;
+  const h = news.length;
+  if (h < g || h - g > g + 1) return null;
+  // best[x][y][p]: least cost with x edited and y originals used, p = 1 when the last edited vertex was inserted;
+  // came[x][y][0]: whether the state before a matched original ended with an inserted vertex.
+  const table = () => Array.from({length: h + 1}, () => Array.from({length: g + 1}, () => [Infinity, Infinity]));
+  const best = table();
+  const came = table();
+  best[0][0][0] = 0;
+  for (let x = 0; x < h; x++) {
+    for (let y = 0; y <= g; y++) {
+      for (const p of [0, 1]) {
+        const cost = best[x][y][p];
+        if (cost === Infinity) continue;
+        const matched = y < g ? cost + metres(olds[y], news[x]) : Infinity;
+        if (matched < Infinity && matched < best[x + 1][y + 1][0]) {
+          best[x + 1][y + 1][0] = matched;
+          came[x + 1][y + 1][0] = p;
+        }
+        if (!p && x - y < h - g && cost + insertedCost(x) < best[x + 1][y][1]) best[x + 1][y][1] = cost + insertedCost(x);
+      }
+    }
+  }
+  let p = best[h][g][0] <= best[h][g][1] ? 0 : 1;
+  if (best[h][g][p] === Infinity) return null;
+  const labels = new Array(h);
+  for (let x = h, y = g; x > 0; x--) {
+    if (p === 1) {
+      labels[x - 1] = 'inserted';
+      p = 0;
+    } else {
+      labels[x - 1] = y - 1;
+      p = came[x][y][0];
+      y -= 1;
+    }
+  }
+  return labels;
+}
+
+/**
+ * The edited polygon as move_vertex edits against the original (both GeoJSON Polygons), in the order the
+ * server must apply them; [] when nothing moved, null when the change cannot be expressed as vertex moves.
+ */
+export function vertexMoves(original, edited) {
+  const before = original?.coordinates ?? [];
+  const after = edited?.coordinates ?? [];
+  if (before.length === 0 || before.length !== after.length) return null;
+  const moves = [];
+  for (let k = 0; k < before.length; k++) {
+    const ring = ringMoves(before[k], after[k]);
+    if (!ring) return null;
+    moves.push(...ring);
+  }
+  // Each edit moves whatever lies within the tolerance of its `from` at its turn: a vertex dragged onto (or
+  // next to) a later one's original place would take that one along, so such a change is not sent as moves.
+  for (let a = 0; a < moves.length; a++) {
+    for (let b = a + 1; b < moves.length; b++) {
+      if (metres(moves[a].to, moves[b].from) <= 2 * MOVE_TOLERANCE_M
+        || metres(moves[a].from, moves[b].from) <= 2 * MOVE_TOLERANCE_M) return null;
+    }
+  }
+  return moves.map(({from, to}) => ({op: 'move_vertex', from, to, tolerance_m: MOVE_TOLERANCE_M}));
+}
+
 export function initPlanner(map, ctx) {
   const $ = (id) => document.getElementById(id);
   const tr = (key) => TEXT[ctx.lang()][key] ?? key;
@@ -66,12 +213,18 @@ export function initPlanner(map, ctx) {
     messageKind: '',
     tool: null, // 'split' | 'reshape'
     reshapeCode: null,
+    reshapeFrom: null, // the Polygon loaded into terra-draw, as the plan had it: what a reshape is compared with
+    topology: true, // a reshape moves shared vertices and edges for the neighbours too (the toggle)
     nextCode: 1,
     history: [], // instants (RFC 3339) at which the community's grids got a version
     historyIndex: 0, // position of the history slider; history.length is now
     tilesAt: null, // the `at=` the grid tiles are drawn at, null for now
   };
   let draw = null;
+  // What the page knows about an edit beyond what the server keeps: the grid a move_vertex was dragged on and
+  // the reshape it came from (its moves are undone together). Keyed by the edit object, never sent.
+  const origin = new WeakMap();
+  let reshapes = 0;
 
   // --- map layers ---------------------------------------------------------------------------------
   function addLayers() {
@@ -246,22 +399,39 @@ export function initPlanner(map, ctx) {
     });
     const target = grids.find((f) => f.properties.code === codes[0]);
     draw.addFeatures(grids.filter((f) => f !== target).map((f) => polygon(f, 'neighbours')));
-    const [added] = draw.addFeatures([polygon(target, 'select')]);
+    const loaded = polygon(target, 'select');
+    const [added] = draw.addFeatures([loaded]);
     draw.setMode('select');
     if (added?.id !== undefined) draw.selectFeature(added.id);
     state.tool = 'reshape';
     state.reshapeCode = codes[0];
+    state.reshapeFrom = loaded.geometry;
     render();
     return undefined;
   }
 
+  /**
+   * The shape drawn becomes edits: with the toggle on, its dragged vertices and midpoints as move_vertex edits
+   * (the neighbours, micro-grids and community move with them); the plain reshape of this grid alone when the
+   * toggle is off or the change is not vertex moves.
+   */
   function applyShape() {
     if (state.tool !== 'reshape' || !draw) return undefined;
     const edited = draw.getSnapshot().find((f) => f.properties.mode === 'select');
+    const code = state.reshapeCode;
     state.tool = null;
     clearDraw();
     if (!edited) return render();
-    return addEdit({op: 'reshape', code: state.reshapeCode, geometry: edited.geometry});
+    if (state.topology) {
+      const moves = vertexMoves(state.reshapeFrom, edited.geometry);
+      if (moves?.length === 0) return say(tr('unchanged'));
+      if (moves) {
+        reshapes += 1;
+        for (const move of moves) origin.set(move, {code, reshape: reshapes});
+        return addEdits(moves);
+      }
+    }
+    return addEdits([{op: 'reshape', code, geometry: edited.geometry}], state.topology ? tr('alone') : '');
   }
 
   /** Replaces the shape being reshaped through terra-draw's API, as dragging its vertices would. */
@@ -273,18 +443,26 @@ export function initPlanner(map, ctx) {
     return true;
   }
 
-  /** Takes back the newest edit; the plan is checked again without it. */
+  /** Takes back the newest edit (all the moves of one reshape together); the plan is checked again without it. */
   function undo() {
     if (!state.edits.length) return say(tr('nothingToUndo'), 'error');
     const last = state.edits[state.edits.length - 1];
-    return setEdits(state.edits.slice(0, -1), `${tr('undone')}${describeEdit(last)}`);
+    const reshape = origin.get(last)?.reshape;
+    let keep = state.edits.length - 1;
+    while (reshape !== undefined && keep > 0 && origin.get(state.edits[keep - 1])?.reshape === reshape) keep -= 1;
+    const count = state.edits.length - keep;
+    return setEdits(state.edits.slice(0, keep), `${tr('undone')}${describeEdit(last)}${count > 1 ? ` (+${count - 1})` : ''}`);
   }
 
   /** A new edit: the grids it was made on are no longer selected, ready for the next one. */
   function addEdit(edit) {
+    return addEdits([edit]);
+  }
+
+  function addEdits(edits, note = '') {
     state.selected.clear();
     paint();
-    return setEdits([...state.edits, edit]);
+    return setEdits([...state.edits, ...edits], note);
   }
 
   /** Saves `edits` as the plan's; when the server refuses them (422), the edits before stay. */
@@ -430,6 +608,12 @@ export function initPlanner(map, ctx) {
       case 'merge': return `${tr('merge')} ${e.codes.map((c) => c.slice(-3)).join(' + ')} → ${e.into_code.slice(-3)}`;
       case 'rename': return `${tr('rename')} ${e.code.slice(-3)} → ${e.new_name}`;
       case 'reshape': return `${tr('reshape')} ${e.code.slice(-3)}`;
+      case 'move_vertex': {
+        const code = origin.get(e)?.code;
+        const at = (p) => `(${p[0].toFixed(6)}, ${p[1].toFixed(6)})`;
+        return `${tr('moveVertex')}${code ? ` ${code.slice(-3)}` : ''} ${at(e.from)} → ${at(e.to)}, ${
+          Math.round(metres(e.from, e.to))} m`;
+      }
       default: return e.op;
     }
   }
@@ -469,6 +653,10 @@ export function initPlanner(map, ctx) {
       ['plan-apply-shape', 'applyShape'], ['plan-rename', 'rename'], ['plan-check', 'check'], ['plan-commit', 'commit'],
       ['plan-abandon', 'abandon']]) $(id).textContent = tr(key);
     $('plan-apply-shape').hidden = state.tool !== 'reshape';
+    $('plan-topology-toggle').hidden = state.tool !== 'reshape';
+    $('plan-topology-toggle').title = tr('topologyHint');
+    $('plan-topology-text').textContent = tr('topology');
+    $('plan-topology').checked = state.topology;
     $('plan-commit').disabled = !state.plan || state.plan.status !== 'draft';
     $('plan-undo').disabled = state.edits.length === 0;
     $('plan-edits').innerHTML = state.edits.map((e, i) => `<li>${escapeHtml(describeEdit(e))} <button type="button" data-remove="${
@@ -502,6 +690,9 @@ export function initPlanner(map, ctx) {
     $('plan-undo').addEventListener('click', undo);
     $('plan-reshape').addEventListener('click', startReshape);
     $('plan-apply-shape').addEventListener('click', applyShape);
+    $('plan-topology').addEventListener('change', (e) => {
+      state.topology = e.target.checked;
+    });
     $('plan-rename').addEventListener('click', rename);
     $('plan-check').addEventListener('click', save);
     $('plan-commit').addEventListener('click', commit);

@@ -12,7 +12,8 @@
 //!
 //! The planner (规划): one grid split and committed, with the history slider; and the seed case, a community's
 //! grids re-divided into a new set in one draft (splits, merges, a rename, a deliberate gap undone), its impact
-//! against the test's own model, the commit seen in lookups and the tiles.
+//! against the test's own model, the commit seen in lookups and the tiles; and a vertex two grids share, dragged
+//! while reshaping one of them, moved for both (`move_vertex`), or with the toggle off for the one alone (a gap).
 //!
 //! Without Chromium the test prints SKIPPED, except under `CI=true`, where it fails.
 
@@ -2071,6 +2072,397 @@ async fn the_planner_redivides_a_community() {
         checks.iter().copied().fold(0.0, f64::max),
         seed.before.len(),
         seed.after.len(),
+        shot.display()
+    );
+}
+
+/// The community whose grids the topology test reshapes (景苑社区, no exclusive grid).
+const TOPOLOGY_COMMUNITY: &str = "411104001001";
+/// How far the shared vertex is dragged, as a share of its distance to the reshaped grid's interior point.
+const DRAG_SHARE: f64 = 0.35;
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+fn same_place(a: geo::Coord<f64>, b: geo::Coord<f64>) -> bool {
+    (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9
+}
+
+/// `mp` with every vertex at `from` moved to `to` (what a move of a shared vertex does to each area having it).
+fn moved(mp: &MultiPolygon<f64>, from: geo::Coord<f64>, to: geo::Coord<f64>) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    mp.map_coords(|c| if same_place(c, from) { to } else { c })
+}
+
+/// Every vertex of every ring of `mp`.
+fn vertices(mp: &MultiPolygon<f64>) -> Vec<geo::Coord<f64>> {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.iter().copied())
+        .collect()
+}
+
+/// Two neighbouring ordinary grids, a vertex only they have (inside the community, so the move stays in it), and
+/// the drag of that vertex into `grid`: the shapes after it and a point of the ground it hands to `neighbour`,
+/// all built here from the sample city's polygons.
+struct SharedVertex {
+    grid: Area,
+    neighbour: String,
+    from: geo::Coord<f64>,
+    to: geo::Coord<f64>,
+    grid_after: MultiPolygon<f64>,
+    /// A point of the triangle swept by the move (old vertex, new vertex, a ring neighbour both grids have).
+    swept: Point<f64>,
+}
+
+impl SharedVertex {
+    fn of(city: &City) -> SharedVertex {
+        let community = city
+            .areas
+            .iter()
+            .find(|a| a.code == TOPOLOGY_COMMUNITY)
+            .expect("the community");
+        let grids: Vec<&Area> = city
+            .areas
+            .iter()
+            .filter(|a| a.level == Level::Grid && !a.is_exclusive())
+            .filter(|a| a.parent.as_deref() == Some(TOPOLOGY_COMMUNITY))
+            .collect();
+        grids
+            .iter()
+            .flat_map(|a| grids.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| a.code != b.code)
+            .find_map(|(a, b)| Self::candidate(city, community, a, b))
+            .expect("two grids of the community share a vertex inside it")
+    }
+
+    /// The drag of a vertex `a` and `b` alone share, when the test can tell its outcome without doubt.
+    fn candidate(city: &City, community: &Area, a: &Area, b: &Area) -> Option<SharedVertex> {
+        use geo::{InteriorPoint, Validation};
+        let inside = a.geometry.interior_point()?;
+        let ring = &a.geometry.0.first()?.exterior().0;
+        let theirs = vertices(&b.geometry);
+        (0..ring.len() - 1).find_map(|k| {
+            let from = ring[k];
+            let holders: Vec<&Area> = city
+                .areas
+                .iter()
+                .filter(|x| vertices(&x.geometry).contains(&from))
+                .collect();
+            let grids_there = holders.iter().filter(|x| x.level == Level::Grid).count();
+            if !theirs.contains(&from)
+                || grids_there != 2
+                || !community.geometry.contains(&Point::from(from))
+            {
+                return None;
+            }
+            let to = geo::coord! {
+                x: round7(from.x + DRAG_SHARE * (inside.x() - from.x)),
+                y: round7(from.y + DRAG_SHARE * (inside.y() - from.y)),
+            };
+            // Every area having the vertex (the two grids, their micro-grids) stays a valid polygon after the
+            // move, and the new place is in one of the grid's own micro-grids around the vertex.
+            let all_valid = holders
+                .iter()
+                .all(|x| moved(&x.geometry, from, to).is_valid());
+            let in_star = holders.iter().any(|x| {
+                x.level == Level::MicroGrid
+                    && x.parent.as_deref() == Some(a.code.as_str())
+                    && x.geometry.contains(&Point::from(to))
+            });
+            let n = ring.len() - 1;
+            let next = [ring[(k + n - 1) % n], ring[(k + 1) % n]]
+                .into_iter()
+                .find(|c| theirs.contains(c))?;
+            let swept = Point::new(
+                (from.x + to.x + next.x) / 3.0,
+                (from.y + to.y + next.y) / 3.0,
+            );
+            let (grid_after, neighbour_after) =
+                (moved(&a.geometry, from, to), moved(&b.geometry, from, to));
+            let handed = a.geometry.contains(&swept)
+                && neighbour_after.contains(&swept)
+                && !grid_after.contains(&swept);
+            (all_valid && in_star && handed).then(|| SharedVertex {
+                grid: a.clone(),
+                neighbour: b.code.clone(),
+                from,
+                to,
+                grid_after,
+                swept,
+            })
+        })
+    }
+
+    /// The reshaped grid's ring with the vertex dragged, as `gridmap.planner.reshapeTo` takes it.
+    fn dragged(&self) -> Value {
+        let ring: Vec<[f64; 2]> = self.grid.geometry.0[0]
+            .exterior()
+            .0
+            .iter()
+            .map(|&c| if c == self.from { self.to } else { c })
+            .map(|c| [c.x, c.y])
+            .collect();
+        serde_json::json!({"type": "Polygon", "coordinates": [ring]})
+    }
+}
+
+/// Opens 规划 on `community` and waits for its grids in the list.
+async fn open_the_planner(page: &Page, server: &TestServer, community: &str) {
+    page.goto(format!("{}/?mode=plan&community={community}", server.base))
+        .await
+        .expect("open the page");
+    map_idle(page).await;
+    wait_for(
+        page,
+        "gridmap.planner.state.grids.length > 0 && document.querySelectorAll('#plan-grid-list li').length === gridmap.planner.state.grids.length",
+        "the community's grids",
+    )
+    .await;
+}
+
+/// Ticks the grid, starts 修改边界, sets the toggle as asked (clicking it like a planner), drags the shared vertex
+/// through terra-draw's API and applies the shape.
+async fn drag_the_shared_vertex(page: &Page, sv: &SharedVertex, topology: bool) {
+    tick(page, &sv.grid.code).await;
+    click_on(page, "#plan-reshape").await;
+    wait_for(
+        page,
+        "!document.getElementById('plan-topology-toggle').hidden",
+        "the toggle in the reshape tools",
+    )
+    .await;
+    assert_eq!(
+        text_of(page, "#plan-topology-toggle")
+            .await
+            .as_str()
+            .map(str::trim),
+        Some("邻接边界同步移动")
+    );
+    if eval(page, "document.getElementById('plan-topology').checked").await != topology {
+        click_on(page, "#plan-topology").await;
+    }
+    assert_eq!(
+        eval(page, "gridmap.planner.state.topology").await,
+        topology,
+        "the toggle is {}",
+        if topology { "on" } else { "off" }
+    );
+    let shape = sv.dragged();
+    assert_eq!(
+        eval(page, &format!("gridmap.planner.reshapeTo({shape})")).await,
+        true,
+        "the shape is in terra-draw"
+    );
+    click_on(page, "#plan-apply-shape").await;
+}
+
+/// The problems of the plan as the page holds them: (kind, codes, m²).
+async fn plan_problems(page: &Page) -> Vec<(String, Vec<String>, f64)> {
+    let problems = eval(
+        page,
+        "gridmap.planner.state.plan.problems.features.map((f) => [f.properties.kind, f.properties.codes, f.properties.area_m2 ?? 0])",
+    )
+    .await;
+    serde_json::from_value(problems).expect("problems")
+}
+
+/// Toggle off: the drag is a plain reshape of the one grid, which leaves a gap the size of the ground the grid
+/// gave up (the test's own polygons) and lists it; then undone.
+async fn alone_leaves_a_gap(page: &Page, sv: &SharedVertex) {
+    use geo::GeodesicArea;
+    drag_the_shared_vertex(page, sv, false).await;
+    assert!(
+        !checked(page, 1).await,
+        "a grid reshaped alone is a problem"
+    );
+    assert_eq!(
+        eval(page, "gridmap.planner.state.plan.edits[0].op").await,
+        "reshape"
+    );
+    let want_m2 =
+        sv.grid.geometry.geodesic_area_unsigned() - sv.grid_after.geodesic_area_unsigned();
+    let problems = plan_problems(page).await;
+    assert!(
+        problems.iter().any(|(kind, codes, m2)| kind == "gap"
+            && codes.iter().any(|c| c == TOPOLOGY_COMMUNITY)
+            && (m2 / want_m2 - 1.0).abs() < 0.02),
+        "a gap of {want_m2:.0} m² in {TOPOLOGY_COMMUNITY}: {problems:?}"
+    );
+    let kinds = eval(
+        page,
+        "[...document.querySelectorAll('#plan-problems li')].map((li) => li.dataset.kind)",
+    )
+    .await;
+    assert!(
+        kinds
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "gap")),
+        "the gap is listed: {kinds}"
+    );
+    click_on(page, "#plan-undo").await;
+    assert!(checked(page, 0).await, "clean again after the undo");
+}
+
+/// Toggle on (the default): the same drag is one `move_vertex` from the shared vertex to its new place, described
+/// in the edit list, and the checks are clean (the neighbour and the micro-grids moved along).
+async fn shared_move_is_clean(page: &Page, sv: &SharedVertex) {
+    drag_the_shared_vertex(page, sv, true).await;
+    assert!(checked(page, 1).await, "clean: the neighbour moved along");
+    let edits = eval(page, "gridmap.planner.state.plan.edits").await;
+    let edit = &edits[0];
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edit["op"], "move_vertex", "{edit}");
+    let at = |v: &Value| geo::coord! {x: v[0].as_f64().unwrap_or(f64::NAN), y: v[1].as_f64().unwrap_or(f64::NAN)};
+    assert!(
+        same_place(at(&edit["from"]), sv.from) && same_place(at(&edit["to"]), sv.to),
+        "from ({}, {}) to ({}, {}): {edit}",
+        sv.from.x,
+        sv.from.y,
+        sv.to.x,
+        sv.to.y
+    );
+    assert!(
+        edit["tolerance_m"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0 && t <= 1.0),
+        "{edit}"
+    );
+    let described = text_of(page, "#plan-edits li").await;
+    let want = format!(
+        "移动顶点 {} ({:.6}, {:.6}) → ({:.6}, {:.6}),",
+        &sv.grid.code[12..],
+        sv.from.x,
+        sv.from.y,
+        sv.to.x,
+        sv.to.y
+    );
+    assert!(
+        described
+            .as_str()
+            .is_some_and(|d| d.starts_with(&want) && d.contains(" m")),
+        "the edit list says {described}, not {want} … m"
+    );
+    assert_eq!(text_of(page, "#plan-problem-count").await, "问题数: 0");
+}
+
+/// The grid's stored boundary through real HTTP: whether it has the new vertex, and whether it still has the old.
+async fn stored_vertices(server: &TestServer, code: &str, sv: &SharedVertex) -> (bool, bool) {
+    let (status, _, feature) = server.get(&format!("/v1/grids/{code}")).await;
+    assert_eq!(status, 200, "{feature}");
+    let geometry: geo::Geometry<f64> =
+        geojson::Geometry::from_json_value(feature["geometry"].clone())
+            .ok()
+            .and_then(|g| g.try_into().ok())
+            .expect("a GeoJSON geometry");
+    let mp = match geometry {
+        geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(mp) => mp,
+        other => panic!("{code} is a {other:?}"),
+    };
+    let all = vertices(&mp);
+    (
+        all.iter().any(|&c| same_place(c, sv.to)),
+        all.iter().any(|&c| same_place(c, sv.from)),
+    )
+}
+
+/// Commit from the page; both grids' stored boundaries have the new vertex instead of the old, and a point of
+/// the swept triangle locates to the neighbour that now owns it.
+async fn both_grids_moved(page: &Page, server: &TestServer, sv: &SharedVertex) {
+    click_on(page, "#plan-commit").await;
+    wait_for(
+        page,
+        "document.getElementById('plan-message').dataset.kind === 'ok' && gridmap.planner.state.plan === null",
+        "the commit",
+    )
+    .await;
+    for code in [&sv.grid.code, &sv.neighbour] {
+        assert_eq!(
+            stored_vertices(server, code, sv).await,
+            (true, false),
+            "{code} has ({}, {}) instead of ({}, {})",
+            sv.to.x,
+            sv.to.y,
+            sv.from.x,
+            sv.from.y
+        );
+    }
+    let (status, _, located) = server
+        .get(&format!(
+            "/v1/locate?lon={}&lat={}",
+            sv.swept.x(),
+            sv.swept.y()
+        ))
+        .await;
+    assert_eq!(status, 200, "{located}");
+    let grid = located["chain"]
+        .as_array()
+        .and_then(|c| c.iter().find(|l| l["level"] == "grid"))
+        .and_then(|l| l["code"].as_str())
+        .map(str::to_owned);
+    assert_eq!(grid.as_deref(), Some(sv.neighbour.as_str()), "{located}");
+}
+
+/// Topology-preserving reshape: a vertex two grids share, dragged while reshaping one of them, moves for both
+/// (one `move_vertex` edit, clean checks, both stored boundaries changed, the swept ground located to the
+/// neighbour); with the toggle off the same drag is a reshape of the one grid and the gap it leaves is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_planner_moves_a_shared_vertex_for_both_grids() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            !in_ci(),
+            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
+        );
+        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
+        return;
+    };
+    let started = Instant::now();
+    let city = gridmap_data::sample_city();
+    let sv = SharedVertex::of(&city);
+    let (t, guard) = fresh_store(Backend::Gpkg).await;
+    t.store
+        .write_city(&city, &note("browser test", 1))
+        .await
+        .expect("write the sample city");
+    let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let (mut browser, driver) = launch(&chromium, profile.path()).await;
+    let page = browser.new_page("about:blank").await.expect("new page");
+    let problems = Problems::default();
+    problems.watch(&page).await;
+    page.enable_log().await.expect("enable the Log domain");
+
+    open_the_planner(&page, &server, TOPOLOGY_COMMUNITY).await;
+    let opened = started.elapsed().as_secs_f64();
+    alone_leaves_a_gap(&page, &sv).await;
+    let alone = started.elapsed().as_secs_f64();
+    shared_move_is_clean(&page, &sv).await;
+    let shared = started.elapsed().as_secs_f64();
+    map_idle(&page).await;
+    let shot = screenshot(&page, "planner-topology.png").await;
+    both_grids_moved(&page, &server, &sv).await;
+    let committed = started.elapsed().as_secs_f64();
+
+    let problems = problems.all();
+    assert!(
+        problems.is_empty(),
+        "the page reported problems: {problems:#?}"
+    );
+    browser.close().await.expect("close chromium");
+    let _ = browser.wait().await;
+    driver.abort();
+    guard.release().await;
+    println!(
+        "planner topology browser test: {:.1} s (page open {opened:.1}, alone and undone {alone:.1}, moved for both {shared:.1}, committed {committed:.1}), ({}, {}) → ({}, {}) shared by {} and {}, screenshot {}",
+        started.elapsed().as_secs_f64(),
+        sv.from.x,
+        sv.from.y,
+        sv.to.x,
+        sv.to.y,
+        sv.grid.code,
+        sv.neighbour,
         shot.display()
     );
 }
