@@ -1411,3 +1411,36 @@ fn the_plan_flags_fill_the_server_rules_and_bad_values_are_refused() {
         assert!(error.starts_with(named), "{flags:?}: {error}");
     }
 }
+
+/// Wrong winding (RFC 7946 §3.1.6: parsers must not reject it): grid 004 reshaped to its own rectangle written
+/// clockwise, as GEOS and PostGIS write rings, is the same ground. The plan is clean (no gap where the grid is),
+/// and the committed boundary is stored counter-clockwise with the grid's area.
+#[tokio::test]
+async fn a_clockwise_boundary_is_rewound_not_read_as_a_hole() {
+    use geo::Winding;
+    each_store(|t| async move {
+        let city = block_city();
+        let server = serve_with(t, &city, ApiConfig::default()).await;
+        let code = block(4);
+        let (x0, y0, x1, y1) = (XS[0], YS[0], XS[1], YS[1]);
+        let clockwise = json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0, y1], [x1, y1], [x1, y0], [x0, y0]]]});
+        let (status, plan) = post(
+            &server,
+            "/v1/plans",
+            &draft("clockwise", &json!([{"op": "reshape", "code": code, "geometry": clockwise}])),
+        )
+        .await;
+        assert_eq!(status, 201, "{plan}");
+        assert_eq!(plan["valid"], true, "{}", plan["problems"]);
+        let id = plan["id"].as_i64().expect("id");
+        let (status, body) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        let ring = served_ring(&server, &code).await;
+        assert!(geo_types::LineString(ring).is_ccw(), "stored counter-clockwise");
+        let expected = gridmap_core::geodesy::area_m2(&rect_polygon(x0, y0, x1, y1));
+        let (_, _, grid) = server.get(&format!("/v1/grids/{code}/history")).await;
+        let stored = grid["features"][1]["properties"]["area_m2"].as_f64().expect("area");
+        assert!(close_to(stored, expected), "{stored} m² against {expected} m²");
+    })
+    .await;
+}

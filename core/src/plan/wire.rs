@@ -24,14 +24,20 @@ pub mod multi_polygon {
         super::to_geojson(&Geometry::MultiPolygon(mp.clone())).serialize(s)
     }
 
+    /// Rings are rewound to RFC 7946's order (exteriors counter-clockwise, holes clockwise): GEOS, PostGIS and
+    /// older clients send clockwise exteriors, which the boolean operations of validation would read as holes.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MultiPolygon<f64>, D::Error> {
-        match super::from_geojson(geojson::Geometry::deserialize(d)?)? {
-            Geometry::MultiPolygon(mp) => Ok(mp),
-            Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
-            _ => Err(serde::de::Error::custom(
-                "expected a Polygon or MultiPolygon",
-            )),
-        }
+        let mut mp = match super::from_geojson(geojson::Geometry::deserialize(d)?)? {
+            Geometry::MultiPolygon(mp) => mp,
+            Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "expected a Polygon or MultiPolygon",
+                ));
+            }
+        };
+        crate::validate::normalise_winding(&mut mp.0);
+        Ok(mp)
     }
 }
 
@@ -158,5 +164,24 @@ mod tests {
             r#"{"op":"reshape","code":"g","geometry":{"type":"Point","coordinates":[0,0]}}"#,
         );
         assert!(bad.is_err());
+    }
+
+    /// A clockwise exterior (as GEOS and PostGIS write them) comes back counter-clockwise, its hole clockwise,
+    /// so validation's unions read it as ground, not as a hole.
+    #[test]
+    fn rings_are_rewound_to_rfc_7946_order() {
+        use geo::Winding;
+        let edit: PlanEdit = serde_json::from_str(
+            r#"{"op":"reshape","code":"g","geometry":{"type":"Polygon","coordinates":[
+                [[0,0],[0,4],[4,4],[4,0],[0,0]],
+                [[1,1],[2,1],[2,2],[1,2],[1,1]]]}}"#,
+        )
+        .expect("polygon");
+        let PlanEdit::Reshape { geometry, .. } = edit else {
+            panic!("reshape expected");
+        };
+        assert!(geometry.0[0].exterior().is_ccw());
+        assert!(geometry.0[0].interiors()[0].is_cw());
+        assert!((geo::Area::signed_area(&geometry) - 15.0).abs() < 1e-12);
     }
 }
