@@ -125,7 +125,9 @@ impl Snapshot {
             .map(|a| a.code.clone())
             .chain(delta.removed.iter().cloned())
             .collect();
+        let started = std::time::Instant::now();
         let index = self.index.with_changes(delta.areas, &delta.removed);
+        let index_ms = started.elapsed().as_millis() as u64;
         let (addresses, address_index) = match delta.addresses {
             Some(list) => {
                 let search = AddressIndex::build(&list);
@@ -138,6 +140,11 @@ impl Snapshot {
         let tiles = self
             .tiles
             .with_changes(&self.index, &index, &roads, &changed);
+        tracing::debug!(
+            index_ms,
+            tiles_ms = started.elapsed().as_millis() as u64 - index_ms,
+            "patched the snapshot"
+        );
         Snapshot {
             index,
             addresses,
@@ -268,14 +275,13 @@ impl AppState {
     async fn catch_up(&self) -> Result<bool, StoreError> {
         let current = self.snapshot();
         let started = std::time::Instant::now();
-        match self.store.changes_since(current.data_version).await? {
-            CityChanges::Delta(delta) if delta.is_empty() => {
-                if delta.data_version == current.data_version {
-                    return Ok(false);
-                }
-                // Only the version moved (a statement that changed no row): same city, new version.
-                let snapshot = current.with_delta(delta);
-                self.swap_in(Arc::new(snapshot), Some(Vec::new())).await;
+        let changes = self.store.changes_since(current.data_version).await?;
+        let read_ms = started.elapsed().as_millis() as u64;
+        match changes {
+            CityChanges::Delta(delta)
+                if delta.is_empty() && delta.data_version == current.data_version =>
+            {
+                return Ok(false);
             }
             CityChanges::Delta(delta) => {
                 let codes: Vec<String> = delta
@@ -290,11 +296,14 @@ impl AppState {
                 let snapshot = tokio::task::spawn_blocking(move || base.with_delta(delta))
                     .await
                     .map_err(|e| StoreError::Invalid(format!("index update failed: {e}")))?;
+                let patched_ms = started.elapsed().as_millis() as u64;
                 self.swap_in(Arc::new(snapshot), (!roads_changed).then_some(codes))
                     .await;
                 tracing::info!(
                     changed_areas = areas,
                     data_version = version,
+                    read_ms,
+                    patched_ms,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "applied the store's changes to the snapshot"
                 );

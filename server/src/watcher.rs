@@ -1,11 +1,12 @@
 //! Propagation: every serving process notices changes made by any other (another replica, `gridmap import`,
 //! an editor such as QGIS writing the tables) and swaps in a fresh snapshot.
 //!
-//! Two signals, either enough: on PostGIS `LISTEN gridmap_changes` (the statement triggers of
-//! `migrations/postgis/0003_data_version.sql` notify at commit), and a poll of the store's data version every
-//! `interval` (500 ms by default), which also works on a read replica (where no notification arrives) and on a
-//! GeoPackage that another process writes. When the version moved, the snapshot is reloaded through
-//! [`AppState::reload_if_stale`], which invalidates exactly the tiles the changed areas touch.
+//! Two signals, either enough: on PostGIS `LISTEN gridmap_changes` (the triggers of
+//! `migrations/postgis/0007_change_log.sql` notify at commit), and a poll of the store's data version every
+//! `interval` (250 ms by default: a one-row read, and it keeps a read replica well within the second), which
+//! also works on a read replica (where no notification arrives) and on a GeoPackage that another process
+//! writes. When the version moved, the snapshot catches up through [`AppState::reload_if_stale`]: from the
+//! store's change log when it can, invalidating exactly the tiles the changed areas touch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::state::AppState;
 
 /// Default of `--watch-interval-ms`.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How a process watches for changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,10 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
+use async_trait::async_trait;
+use gridmap_core::{Address, Area, Road};
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{CityChanges, CityDelta, StoreError};
 
@@ -56,81 +58,119 @@ fn reachable(since: i64, version: i64, from: i64) -> bool {
     since >= from && since <= version
 }
 
+/// The reads of a catch-up, on one backend's connection inside a read transaction.
+#[async_trait]
+trait LogReader: Send {
+    /// The current data version and the version after which the log is complete.
+    async fn versions(&mut self) -> Result<(i64, i64), StoreError>;
+    /// `(layer, code)` of every log row after `since`.
+    async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError>;
+    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError>;
+    async fn addresses(&mut self) -> Result<Vec<Address>, StoreError>;
+    async fn roads(&mut self) -> Result<Vec<Road>, StoreError>;
+}
+
+#[async_trait]
+impl LogReader for PgConnection {
+    async fn versions(&mut self) -> Result<(i64, i64), StoreError> {
+        Ok(
+            sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id")
+                .fetch_one(&mut *self)
+                .await?,
+        )
+    }
+    async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > $1")
+                .bind(since)
+                .fetch_all(&mut *self)
+                .await?,
+        )
+    }
+    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError> {
+        super::postgis::load_current_areas(self, Some(codes)).await
+    }
+    async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
+        super::postgis::load_addresses(self).await
+    }
+    async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
+        super::postgis::load_roads(self).await
+    }
+}
+
+#[async_trait]
+impl LogReader for SqliteConnection {
+    async fn versions(&mut self) -> Result<(i64, i64), StoreError> {
+        Ok(
+            sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id = 1")
+                .fetch_one(&mut *self)
+                .await?,
+        )
+    }
+    async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > ?1")
+                .bind(since)
+                .fetch_all(&mut *self)
+                .await?,
+        )
+    }
+    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError> {
+        super::gpkg::load_current_areas(self, Some(codes)).await
+    }
+    async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
+        super::gpkg::load_addresses(self).await
+    }
+    async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
+        super::gpkg::load_roads(self).await
+    }
+}
+
+/// The catch-up itself, the same on both backends; `conn` is inside one read transaction.
+async fn read_changes(conn: &mut impl LogReader, since: i64) -> Result<CityChanges, StoreError> {
+    let (version, from) = conn.versions().await?;
+    if !reachable(since, version, from) {
+        return Ok(CityChanges::Unknown);
+    }
+    let logged = Logged::of(conn.logged_since(since).await?);
+    let Some(codes) = logged.codes() else {
+        return Ok(CityChanges::Unknown);
+    };
+    let areas = conn.current_areas(&codes).await?;
+    let addresses = if logged.addresses {
+        Some(conn.addresses().await?)
+    } else {
+        None
+    };
+    let roads = if logged.roads {
+        Some(conn.roads().await?)
+    } else {
+        None
+    };
+    Ok(CityChanges::Delta(CityDelta::new(
+        version, codes, areas, addresses, roads,
+    )))
+}
+
 pub(crate) async fn pg_changes_since(pool: &PgPool, since: i64) -> Result<CityChanges, StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let (version, from): (i64, i64) =
-        sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id")
-            .fetch_one(&mut *tx)
-            .await?;
-    if !reachable(since, version, from) {
-        return Ok(CityChanges::Unknown);
-    }
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > $1")
-            .bind(since)
-            .fetch_all(&mut *tx)
-            .await?;
-    let logged = Logged::of(rows);
-    let Some(codes) = logged.codes() else {
-        return Ok(CityChanges::Unknown);
-    };
-    let areas = super::postgis::load_current_areas(&mut tx, Some(&codes)).await?;
-    let addresses = if logged.addresses {
-        Some(super::postgis::load_addresses(&mut tx).await?)
-    } else {
-        None
-    };
-    let roads = if logged.roads {
-        Some(super::postgis::load_roads(&mut tx).await?)
-    } else {
-        None
-    };
+    let changes = read_changes(&mut *tx, since).await?;
     tx.commit().await?;
-    Ok(CityChanges::Delta(CityDelta::new(
-        version, codes, areas, addresses, roads,
-    )))
+    Ok(changes)
 }
 
 pub(crate) async fn gpkg_changes_since(
     pool: &SqlitePool,
     since: i64,
 ) -> Result<CityChanges, StoreError> {
-    // A read transaction holds SQLite's shared lock: every statement below sees the same file.
+    // A read transaction holds SQLite's shared lock: every statement in it sees the same file.
     let mut tx = pool.begin().await?;
-    let (version, from): (i64, i64) =
-        sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-    if !reachable(since, version, from) {
-        return Ok(CityChanges::Unknown);
-    }
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > ?1")
-            .bind(since)
-            .fetch_all(&mut *tx)
-            .await?;
-    let logged = Logged::of(rows);
-    let Some(codes) = logged.codes() else {
-        return Ok(CityChanges::Unknown);
-    };
-    let areas = super::gpkg::load_current_areas(&mut tx, Some(&codes)).await?;
-    let addresses = if logged.addresses {
-        Some(super::gpkg::load_addresses(&mut tx).await?)
-    } else {
-        None
-    };
-    let roads = if logged.roads {
-        Some(super::gpkg::load_roads(&mut tx).await?)
-    } else {
-        None
-    };
+    let changes = read_changes(&mut *tx, since).await?;
     tx.commit().await?;
-    Ok(CityChanges::Delta(CityDelta::new(
-        version, codes, areas, addresses, roads,
-    )))
+    Ok(changes)
 }
 
 #[cfg(test)]

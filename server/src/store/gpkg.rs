@@ -163,32 +163,23 @@ pub(super) async fn touch_contents(
     Ok(())
 }
 
+/// Staff of every area (or of the areas `codes` only), grouped by area code, in stored order.
 pub(super) async fn load_staff(
     conn: &mut SqliteConnection,
-    code: Option<&str>,
+    codes: Option<&[String]>,
 ) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
+    // The codes as one JSON array: no bound-parameter limit.
+    let codes = codes
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Invalid(format!("codes: {e}")))?;
     // One JSON row instead of a row per member: sqlx hands SQLite rows over one at a time
     // (~5 µs each), which dominated loading a 100,000-area city.
     let json: String = sqlx::query_scalar(
         "SELECT coalesce(json_group_array(json_array(fid, area_code, role, name, phone)), '[]') \
-         FROM staff WHERE ?1 IS NULL OR area_code = ?1",
+         FROM staff WHERE ?1 IS NULL OR area_code IN (SELECT value FROM json_each(?1))",
     )
-    .bind(code)
-    .fetch_one(&mut *conn)
-    .await?;
-    staff_from_json(&json)
-}
-
-/// Staff of the areas whose codes `codes_json` (a JSON array) lists.
-async fn load_staff_of(
-    conn: &mut SqliteConnection,
-    codes_json: &str,
-) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
-    let json: String = sqlx::query_scalar(
-        "SELECT coalesce(json_group_array(json_array(fid, area_code, role, name, phone)), '[]') \
-         FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(codes_json)
+    .bind(codes)
     .fetch_one(&mut *conn)
     .await?;
     staff_from_json(&json)
@@ -396,30 +387,28 @@ pub(super) async fn load_current_areas(
     conn: &mut SqliteConnection,
     codes: Option<&[String]>,
 ) -> Result<Vec<Area>, StoreError> {
-    let (rows, mut staff): (Vec<AreaRow>, _) = match codes {
-        None => (
+    let rows: Vec<AreaRow> = match codes {
+        None => {
             sqlx::query_as(
                 "SELECT code, name, level, kind, parent_code, geom FROM areas \
                  WHERE valid_to IS NULL ORDER BY fid",
             )
             .fetch_all(&mut *conn)
-            .await?,
-            load_staff(conn, None).await?,
-        ),
+            .await?
+        }
         Some(codes) => {
-            // The codes as one JSON array: no bound-parameter limit.
             let codes = serde_json::to_string(codes)
                 .map_err(|e| StoreError::Invalid(format!("codes: {e}")))?;
-            let rows = sqlx::query_as(
+            sqlx::query_as(
                 "SELECT code, name, level, kind, parent_code, geom FROM areas \
                  WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?1)) ORDER BY fid",
             )
             .bind(&codes)
             .fetch_all(&mut *conn)
-            .await?;
-            (rows, load_staff_of(conn, &codes).await?)
+            .await?
         }
     };
+    let mut staff = load_staff(conn, codes).await?;
     rows.into_iter()
         .map(|row| {
             let mut area = area_from_row(WkbDialect::Geopackage, row)?;

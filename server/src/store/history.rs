@@ -140,7 +140,7 @@ pub(crate) async fn pg_versions(
     .bind(only)
     .fetch_all(&mut *tx)
     .await?;
-    let mut staff = super::postgis::load_staff(&mut tx, Some(code)).await?;
+    let mut staff = super::postgis::load_staff(&mut tx, Some(&[code.to_owned()])).await?;
     tx.commit().await?;
     rows.into_iter()
         .map(|row| version_from_row(WkbDialect::Wkb, row, &mut staff, |_, t| Ok(t)))
@@ -162,7 +162,7 @@ pub(crate) async fn gpkg_versions(
     .bind(only)
     .fetch_all(&mut *tx)
     .await?;
-    let mut staff = super::gpkg::load_staff(&mut tx, Some(code)).await?;
+    let mut staff = super::gpkg::load_staff(&mut tx, Some(&[code.to_owned()])).await?;
     tx.commit().await?;
     rows.into_iter()
         .map(|row| {

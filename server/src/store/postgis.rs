@@ -57,17 +57,25 @@ fn wkb(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| geometry_error(what, &e))
 }
 
+/// Staff of every area (or of the areas `codes` only), grouped by area code, in stored order.
 pub(super) async fn load_staff(
     conn: &mut PgConnection,
-    code: Option<&str>,
+    codes: Option<&[String]>,
 ) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT area_code, role, name, phone FROM staff \
-         WHERE $1::text IS NULL OR area_code = $1 ORDER BY fid",
-    )
-    .bind(code)
-    .fetch_all(&mut *conn)
-    .await?;
+    let select = "SELECT area_code, role, name, phone FROM staff";
+    let rows: Vec<(String, String, String, String)> = match codes {
+        None => {
+            sqlx::query_as(&format!("{select} ORDER BY fid"))
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Some(codes) => {
+            sqlx::query_as(&format!("{select} WHERE area_code = ANY($1) ORDER BY fid"))
+                .bind(codes)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
     let members = rows
         .into_iter()
         .map(|(code, role, name, phone)| {
@@ -265,17 +273,24 @@ pub(super) async fn load_current_areas(
     conn: &mut PgConnection,
     codes: Option<&[String]>,
 ) -> Result<Vec<Area>, StoreError> {
-    let rows: Vec<AreaRow> = sqlx::query_as(
-        "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom) FROM areas \
-         WHERE valid_to IS NULL AND ($1::text[] IS NULL OR code = ANY($1)) ORDER BY fid",
-    )
-    .bind(codes)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut staff = match codes {
-        None => load_staff(conn, None).await?,
-        Some(codes) => load_staff_of(conn, codes).await?,
+    // Two statements rather than `$1 IS NULL OR ...`: a prepared statement's generic plan would scan the
+    // whole table for a handful of codes instead of using `areas_current_code`.
+    let select = "SELECT code, name, level, kind, parent_code, ST_AsBinary(geom) FROM areas \
+                  WHERE valid_to IS NULL";
+    let rows: Vec<AreaRow> = match codes {
+        None => {
+            sqlx::query_as(&format!("{select} ORDER BY fid"))
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Some(codes) => {
+            sqlx::query_as(&format!("{select} AND code = ANY($1) ORDER BY fid"))
+                .bind(codes)
+                .fetch_all(&mut *conn)
+                .await?
+        }
     };
+    let mut staff = load_staff(conn, codes).await?;
     rows.into_iter()
         .map(|row| {
             let mut area = area_from_row(WkbDialect::Wkb, row)?;
@@ -283,27 +298,6 @@ pub(super) async fn load_current_areas(
             Ok(area)
         })
         .collect()
-}
-
-/// Staff of the areas `codes`, grouped by area code, in stored order.
-async fn load_staff_of(
-    conn: &mut PgConnection,
-    codes: &[String],
-) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT area_code, role, name, phone FROM staff WHERE area_code = ANY($1) ORDER BY fid",
-    )
-    .bind(codes)
-    .fetch_all(&mut *conn)
-    .await?;
-    let members = rows
-        .into_iter()
-        .map(|(code, role, name, phone)| {
-            let role = parse_role(&code, &role)?;
-            Ok((code, StaffMember { name, phone, role }))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(group_staff(members))
 }
 
 /// Every address, in stored order.
