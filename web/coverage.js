@@ -80,6 +80,8 @@ export function initCoverage(map, ctx) {
     radius: Number(params.get('radius_m')) || 30,
     days: 3,
     street: params.get('street') || null,
+    // Until the leader picks a street (or the URL names one), each day shows the street with most workers out.
+    streetChosen: Boolean(params.get('street')),
     streets: [],
     streetBounds: new Map(), // street code → [[w, s], [e, n]]
     microGrids: new Map(), // street code → micro-grid features
@@ -252,7 +254,9 @@ export function initCoverage(map, ctx) {
       const workers = await getJson(`v1/patrols/workers?date=${state.date}`);
       if (mine !== seq) return;
       state.workers = workers.workers;
-      if (!state.street || !state.streets.some((s) => s.code === state.street)) state.street = defaultStreet();
+      if (!state.streetChosen || !state.street || !state.streets.some((s) => s.code === state.street)) {
+        state.street = defaultStreet();
+      }
       if (!state.street) return;
       const street = state.street;
       const window = `from=${state.date}&to=${state.date}&radius_m=${state.radius}`;
@@ -501,6 +505,7 @@ export function initCoverage(map, ctx) {
     });
     $('coverage-street').addEventListener('change', (e) => {
       state.street = e.target.value;
+      state.streetChosen = true;
       fitted = true;
       if (state.streetBounds.has(state.street)) {
         map.fitBounds(state.streetBounds.get(state.street), {padding: {top: 70, bottom: 30, left: 330, right: 330},
