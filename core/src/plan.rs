@@ -204,6 +204,11 @@ impl PlanOutcome {
             .iter()
             .filter(|a| retired.contains(a.code.as_str()))
             .filter_map(|a| a.parent.clone());
+        self.touched_with(parents)
+    }
+
+    /// The changed and retired codes with `parents` (of the retired ones), sorted, once each.
+    fn touched_with(&self, parents: impl Iterator<Item = String>) -> Vec<String> {
         let mut codes: Vec<String> = self
             .changed
             .iter()
@@ -225,16 +230,7 @@ impl PlanOutcome {
             .iter()
             .filter_map(|c| index.by_code(c))
             .filter_map(|id| index.area(id).parent.clone());
-        let mut codes: Vec<String> = self
-            .changed
-            .iter()
-            .map(|a| a.code.clone())
-            .chain(self.retired.iter().cloned())
-            .chain(parents)
-            .collect();
-        codes.sort();
-        codes.dedup();
-        codes
+        self.touched_with(parents)
     }
 
     /// The areas after the plan that [`validate`] reads for `touched`: each touched area with its children,

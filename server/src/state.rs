@@ -119,12 +119,7 @@ impl Snapshot {
     /// the store at `delta.data_version`.
     #[must_use]
     pub fn with_delta(&self, delta: CityDelta) -> Snapshot {
-        let changed_codes: Vec<String> = delta
-            .areas
-            .iter()
-            .map(|a| a.code.clone())
-            .chain(delta.removed.iter().cloned())
-            .collect();
+        let changed_codes = delta.codes();
         let started = std::time::Instant::now();
         let index = self.index.with_changes(delta.areas, &delta.removed);
         let index_ms = started.elapsed().as_millis() as u64;
@@ -284,12 +279,7 @@ impl AppState {
                 return Ok(false);
             }
             CityChanges::Delta(delta) => {
-                let codes: Vec<String> = delta
-                    .areas
-                    .iter()
-                    .map(|a| a.code.clone())
-                    .chain(delta.removed.iter().cloned())
-                    .collect();
+                let codes = delta.codes();
                 let roads_changed = delta.roads.is_some();
                 let (areas, version) = (codes.len(), delta.data_version);
                 let base = current.clone();

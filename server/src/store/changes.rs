@@ -16,7 +16,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use super::{CityChanges, CityDelta, StoreError};
 
 /// Past this many changed codes a delta is no cheaper than reading everything (an import).
-pub const MAX_DELTA_CODES: usize = 50_000;
+pub(crate) const MAX_DELTA_CODES: usize = 50_000;
 
 /// The log rows after a version, sorted out.
 #[derive(Debug, Default)]

@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridmap_core::{Address, Area, City, Report, Road, Stage};
 
-pub use changes::MAX_DELTA_CODES;
 pub use gpkg::GpkgStore;
 pub use patrols::{FixQuery, StoredFix, WorkerFixes};
 pub use plans::{CommitOutcome, MovedArea, PlanCommit, PlanStatus, StoredPlan};
@@ -143,6 +142,15 @@ impl CityDelta {
             addresses,
             roads,
         }
+    }
+
+    /// The codes the delta touches: changed and removed ones.
+    pub fn codes(&self) -> Vec<String> {
+        self.areas
+            .iter()
+            .map(|a| a.code.clone())
+            .chain(self.removed.iter().cloned())
+            .collect()
     }
 
     /// True when nothing changed but (possibly) the version.
