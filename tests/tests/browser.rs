@@ -1246,13 +1246,31 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
     );
     // ×60: the walk's few minutes last a few seconds.
     eval(page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
+    assert_eq!(
+        eval(page, "gridmap.coverage.state.speed").await,
+        60,
+        "speed ×60"
+    );
+    // Every click on the button with the state it found, so that a failure below says what happened.
+    eval(page, "(() => { const s = gridmap.coverage.state; window.playClicks = []; document.getElementById('playback-play').addEventListener('click', () => window.playClicks.push({playing: s.playing, t: s.t, start: s.start, end: s.end}), true); return true; })()").await;
+    let playback = "JSON.stringify({clicks: window.playClicks, playing: gridmap.coverage.state.playing, t: gridmap.coverage.state.t, start: gridmap.coverage.state.start, end: gridmap.coverage.state.end})";
     click_on(page, "#playback-play").await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    // Still playing after the wait (the walk lasts ~7 s at ×60), then paused by the same button.
-    let playing = eval(page, "gridmap.coverage.state.playing").await;
+    // Playing: the marker leaves the west end; paused by the same button while the walk still lasts.
+    wait_for(
+        page,
+        &format!(
+            "gridmap.coverage.state.playing && gridmap.coverage.state.position[0] > {west} + 1e-5"
+        ),
+        "the marker to move east",
+    )
+    .await;
     click_on(page, "#playback-play").await;
-    assert_eq!(playing, true, "playing");
-    assert_eq!(eval(page, "gridmap.coverage.state.playing").await, false);
+    assert_eq!(
+        eval(page, "gridmap.coverage.state.playing").await,
+        false,
+        "paused by the button: {}",
+        eval(page, playback).await
+    );
     let moved = eval(page, "gridmap.coverage.state.position").await;
     let (x, y) = (moved[0].as_f64().expect("x"), moved[1].as_f64().expect("y"));
     assert!(
