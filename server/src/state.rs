@@ -130,11 +130,12 @@ impl Snapshot {
             }
             None => (self.addresses.clone(), self.address_index.clone()),
         };
+        let roads_changed = delta.roads.is_some();
         let roads = delta.roads.map_or_else(|| self.roads.clone(), Arc::new);
         let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
         let tiles = self
             .tiles
-            .with_changes(&self.index, &index, &roads, &changed);
+            .with_changes(&self.index, &index, &roads, roads_changed, &changed);
         tracing::debug!(
             index_ms,
             tiles_ms = started.elapsed().as_millis() as u64 - index_ms,

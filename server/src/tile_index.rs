@@ -4,6 +4,8 @@
 //! A tile is cut by querying the layer's tree with the tile's bounds plus the encoder's buffer, then
 //! handing the borrowed geometries to [`LayerBuilder`], which projects, clips, simplifies and quantizes.
 
+use std::sync::Arc;
+
 use geo::BoundingRect;
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use gridmap_core::{Area, AreaId, AreaIndex, Level, Road};
@@ -89,10 +91,80 @@ pub struct TileIndex {
     labels_layer: Option<LayerId>,
     /// Bounds of all areas and roads, WGS-84.
     bounds: Option<Rect<f64>>,
-    /// Every area in Web Mercator world fractions, by area id: projected once, not once per tile.
-    world: Vec<MultiPolygon<f64>>,
+    /// Every area in Web Mercator world fractions, by area id: projected once, not once per tile, and
+    /// shared with the next snapshot's index while the area is unchanged.
+    world: Vec<Arc<MultiPolygon<f64>>>,
     /// Every area's label point, by area id (kept so that a change re-labels only the changed areas).
     points: Vec<Option<Point<f64>>>,
+    /// Every area's bounding box, by area id (so that a change can tell which layer trees still hold).
+    rects: Vec<Option<Rect<f64>>>,
+}
+
+/// What [`TileIndex::with_changes`] carries over from the index before the change.
+struct Carried<'a> {
+    old: &'a TileIndex,
+    /// Per new area id: the id the same code had in `old` (a tree entry is a box or point and an id, so an
+    /// area whose box or point stayed gives the same entry whatever else changed).
+    same_code: &'a [Option<u32>],
+    roads_changed: bool,
+}
+
+impl Carried<'_> {
+    /// Per old area id: its new id, when unchanged; `None` when no id moved.
+    fn renumbering(&self) -> Option<Vec<u32>> {
+        if self.same_code.len() == self.old.points.len()
+            && self
+                .same_code
+                .iter()
+                .enumerate()
+                .all(|(new, old)| *old == Some(new as u32))
+        {
+            return None;
+        }
+        let mut new_of_old = vec![u32::MAX; self.old.points.len()];
+        for (new, old) in self.same_code.iter().enumerate() {
+            if let Some(old) = old {
+                new_of_old[*old as usize] = new as u32;
+            }
+        }
+        Some(new_of_old)
+    }
+
+    /// A copy of `old`, ids renumbered, when `entries` (new ids) are exactly its entries: every one a code
+    /// `old` had, with the box or point it had there (`old_geom` of its old id), and as many. Building a tree of the
+    /// 100,000 micro-grids again is most of a change's cost, and most changes leave that layer alone.
+    fn same_tree<G, T>(
+        &self,
+        old: &RTree<GeomWithData<G, u32>>,
+        entries: &[GeomWithData<G, u32>],
+        renumber: Option<&Vec<u32>>,
+        old_geom: impl Fn(u32) -> Option<T>,
+        geom: impl Fn(&GeomWithData<G, u32>) -> T,
+    ) -> Option<RTree<GeomWithData<G, u32>>>
+    where
+        G: rstar::RTreeObject + Clone,
+        T: PartialEq,
+        GeomWithData<G, u32>: rstar::RTreeObject,
+    {
+        if old.size() != entries.len() {
+            return None;
+        }
+        let unchanged = entries.iter().all(|e| {
+            self.same_code[e.data as usize]
+                .and_then(&old_geom)
+                .is_some_and(|g| g == geom(e))
+        });
+        if !unchanged {
+            return None;
+        }
+        let mut tree = old.clone();
+        if let Some(new_of_old) = renumber {
+            for e in &mut tree {
+                e.data = new_of_old[e.data as usize];
+            }
+        }
+        Some(tree)
+    }
 }
 
 impl TileIndex {
@@ -100,29 +172,32 @@ impl TileIndex {
     /// computed on all cores.
     pub fn build(index: &AreaIndex, roads: &[Road]) -> TileIndex {
         let all: Vec<&Area> = index.areas().iter().collect();
-        let (points, world): (Vec<_>, Vec<_>) = per_area(&all).into_iter().unzip();
-        TileIndex::assemble(index, roads, points, world)
+        let (points, world): (Vec<_>, Vec<_>) = per_area(&all)
+            .into_iter()
+            .map(|(point, world)| (point, Arc::new(world)))
+            .unzip();
+        TileIndex::assemble(index, roads, points, world, None)
     }
 
     /// The tile index of `index` after a change, reusing this one's label points and projected geometries of
-    /// every area whose code is not in `changed` (`old` is the area index this one was built from).
+    /// every area whose code is not in `changed` (`old` is the area index this one was built from), and its
+    /// trees of every layer none of whose entries changed (`roads_changed`: the roads are new). Equal to
+    /// [`TileIndex::build`] of `index`.
     #[must_use]
     pub fn with_changes(
         &self,
         old: &AreaIndex,
         index: &AreaIndex,
         roads: &[Road],
+        roads_changed: bool,
         changed: &std::collections::HashSet<&str>,
     ) -> TileIndex {
         let areas = index.areas();
-        let origin: Vec<Option<usize>> = areas
+        let same_code: Vec<Option<u32>> = areas.iter().map(|a| old.by_code(&a.code)).collect();
+        let origin: Vec<Option<u32>> = areas
             .iter()
-            .map(|a| {
-                (!changed.contains(a.code.as_str()))
-                    .then(|| old.by_code(&a.code))
-                    .flatten()
-                    .map(|id| id as usize)
-            })
+            .zip(&same_code)
+            .map(|(a, id)| id.filter(|_| !changed.contains(a.code.as_str())))
             .collect();
         let fresh: Vec<&Area> = areas
             .iter()
@@ -134,18 +209,27 @@ impl TileIndex {
         let (points, world): (Vec<_>, Vec<_>) = origin
             .iter()
             .map(|o| match o {
-                Some(id) => (self.points[*id], self.world[*id].clone()),
-                None => fresh.next().unwrap_or((None, MultiPolygon(Vec::new()))),
+                Some(id) => (self.points[*id as usize], self.world[*id as usize].clone()),
+                None => fresh.next().map_or_else(
+                    || (None, Arc::new(MultiPolygon(Vec::new()))),
+                    |(p, w)| (p, Arc::new(w)),
+                ),
             })
             .unzip();
-        TileIndex::assemble(index, roads, points, world)
+        let carried = Carried {
+            old: self,
+            same_code: &same_code,
+            roads_changed,
+        };
+        TileIndex::assemble(index, roads, points, world, Some(&carried))
     }
 
     fn assemble(
         index: &AreaIndex,
         roads: &[Road],
         points: Vec<Option<Point<f64>>>,
-        world: Vec<MultiPolygon<f64>>,
+        world: Vec<Arc<MultiPolygon<f64>>>,
+        carried: Option<&Carried<'_>>,
     ) -> TileIndex {
         let areas = index.areas();
         let roads_layer = layer_id("roads");
@@ -160,8 +244,12 @@ impl TileIndex {
                 )
             }));
         };
-        for (id, area) in areas.iter().enumerate() {
-            if let Some(rect) = area.geometry.bounding_rect() {
+        let rects: Vec<Option<Rect<f64>>> = areas
+            .iter()
+            .map(|area| area.geometry.bounding_rect())
+            .collect();
+        for (id, (area, rect)) in areas.iter().zip(&rects).enumerate() {
+            if let Some(rect) = *rect {
                 grow(rect);
                 per_layer[layer_of(area)].push(rect_entry(rect, id as u32));
             }
@@ -174,7 +262,28 @@ impl TileIndex {
                 }
             }
         }
-        let boxes = per_layer.into_iter().map(RTree::bulk_load).collect();
+        let renumber = carried.and_then(Carried::renumbering);
+        let boxes = per_layer
+            .into_iter()
+            .enumerate()
+            .map(|(layer, entries)| {
+                let same = carried.and_then(|c| {
+                    if Some(layer) == roads_layer {
+                        let old = &c.old.boxes[layer];
+                        (!c.roads_changed && old.size() == entries.len()).then(|| old.clone())
+                    } else {
+                        c.same_tree(
+                            &c.old.boxes[layer],
+                            &entries,
+                            renumber.as_ref(),
+                            |id| c.old.rects[id as usize].map(|r| *rect_entry(r, id).geom()),
+                            |e| *e.geom(),
+                        )
+                    }
+                });
+                same.unwrap_or_else(|| RTree::bulk_load(entries))
+            })
+            .collect();
 
         let mut labels: Vec<(u8, Vec<LabelEntry>)> = Vec::new();
         for (id, (area, point)) in areas.iter().zip(points.iter().copied()).enumerate() {
@@ -188,17 +297,31 @@ impl TileIndex {
                 None => labels.push((min_zoom, vec![entry])),
             }
         }
+        let labels = labels
+            .into_iter()
+            .map(|(z, list)| {
+                let same = carried.and_then(|c| {
+                    let (_, old) = c.old.labels.iter().find(|(old_z, _)| *old_z == z)?;
+                    c.same_tree(
+                        old,
+                        &list,
+                        renumber.as_ref(),
+                        |id| c.old.points[id as usize].map(|p| [p.x(), p.y()]),
+                        |e| *e.geom(),
+                    )
+                });
+                (z, same.unwrap_or_else(|| RTree::bulk_load(list)))
+            })
+            .collect();
         TileIndex {
             boxes,
-            labels: labels
-                .into_iter()
-                .map(|(z, list)| (z, RTree::bulk_load(list)))
-                .collect(),
+            labels,
             roads_layer,
             labels_layer,
             bounds,
             world,
             points,
+            rects,
         }
     }
 
@@ -350,4 +473,109 @@ fn per_area(areas: &[&Area]) -> Vec<(Option<Point<f64>>, MultiPolygon<f64>)> {
             .flat_map(|h| h.join().expect("label point computation does not panic"))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// Every id of every layer and label group over the whole city, with its box or point.
+    fn contents(tiles: &TileIndex, index: &AreaIndex) -> Vec<Vec<(String, [f64; 4])>> {
+        let everything = AABB::from_corners([-180.0, -90.0], [180.0, 90.0]);
+        let code = |id: u32, layer: usize| {
+            if Some(layer) == tiles.roads_layer {
+                id.to_string()
+            } else {
+                index.area(id).code.clone()
+            }
+        };
+        let mut out: Vec<Vec<(String, [f64; 4])>> = tiles
+            .boxes
+            .iter()
+            .enumerate()
+            .map(|(layer, tree)| {
+                let mut v: Vec<_> = tree
+                    .locate_in_envelope_intersecting(&everything)
+                    .map(|e| {
+                        let env = rstar::RTreeObject::envelope(e.geom());
+                        let (lo, hi) = (env.lower(), env.upper());
+                        (code(e.data, layer), [lo[0], lo[1], hi[0], hi[1]])
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                v
+            })
+            .collect();
+        for (_, tree) in &tiles.labels {
+            let mut v: Vec<_> = tree
+                .iter()
+                .map(|e| {
+                    (
+                        index.area(e.data).code.clone(),
+                        [e.geom()[0], e.geom()[1], 0.0, 0.0],
+                    )
+                })
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push(v);
+        }
+        out
+    }
+
+    /// A change that keeps every id (a micro-grid re-parented) and one that shifts them (a grid retired, a
+    /// new one added): the patched tile index holds exactly what a fresh build holds, trees carried over
+    /// or not.
+    #[test]
+    fn a_patched_index_equals_a_fresh_build() {
+        let city = gridmap_data::sample_city();
+        let index = AreaIndex::build(city.areas.clone());
+        let tiles = TileIndex::build(&index, &city.roads);
+        let micro = city
+            .areas
+            .iter()
+            .find(|a| a.level == Level::MicroGrid)
+            .expect("a micro-grid");
+        let grid = city
+            .areas
+            .iter()
+            .find(|a| Some(&a.code) == micro.parent.as_ref())
+            .expect("its grid");
+        let other = city
+            .areas
+            .iter()
+            .find(|a| a.level == Level::Grid && a.parent == grid.parent && a.code != grid.code)
+            .expect("a sibling grid");
+
+        let mut moved = micro.clone();
+        moved.parent = Some(other.code.clone());
+        let mut renamed = grid.clone();
+        renamed.name = "改名".to_owned();
+        // A grid numbered before every other: the ids of every later area move by one.
+        let mut added = other.clone();
+        added.code = format!("{}000", &other.code[..12]);
+        let cases: Vec<(Vec<Area>, Vec<String>)> = vec![
+            (vec![moved, renamed], Vec::new()),
+            (vec![added], Vec::new()),
+            (Vec::new(), vec![other.code.clone()]),
+        ];
+        for (upserts, removed) in cases {
+            let changed_codes: Vec<String> = upserts
+                .iter()
+                .map(|a| a.code.clone())
+                .chain(removed.iter().cloned())
+                .collect();
+            let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
+            let patched_index = index.with_changes(upserts, &removed);
+            let patched = tiles.with_changes(&index, &patched_index, &city.roads, false, &changed);
+            let fresh = TileIndex::build(&patched_index, &city.roads);
+            assert_eq!(
+                contents(&patched, &patched_index),
+                contents(&fresh, &patched_index),
+                "after changing {changed_codes:?}"
+            );
+            assert_eq!(patched.bounds(), fresh.bounds());
+        }
+    }
 }
