@@ -923,9 +923,13 @@ fn straight_walk(grid: &Area, from: chrono::DateTime<chrono::Utc>) -> (Vec<Value
     let (x0, x1) = (bbox.min().x - margin_deg, bbox.max().x + margin_deg);
     let step_deg = 12.0 / metres_per_deg_lon;
     let steps = ((x1 - x0) / step_deg).ceil() as i64;
-    let fixes = (0..=steps)
-        .map(|k| {
-            let at = from + chrono::TimeDelta::seconds(10 * k);
+    // East, back west, east again along the same line (the same band walked): three passes make the walk
+    // last long enough (~15 s at ×60) for the playback test to pause it midway on a loaded machine.
+    let positions = (0..=steps).chain((0..steps).rev()).chain(1..=steps);
+    let fixes = positions
+        .enumerate()
+        .map(|(i, k)| {
+            let at = from + chrono::TimeDelta::seconds(10 * i as i64);
             serde_json::json!({
                 "worker": WALKER, "at": at.to_rfc3339(), "lon": x0 + (x1 - x0) * k as f64 / steps as f64,
                 "lat": p.y(), "accuracy": 5.0,
@@ -1244,7 +1248,7 @@ async fn playback_moves_the_marker(page: &Page, walk: &[Value], line_lat: f64) {
         (first[0].as_f64().expect("x") - west).abs() < 1e-9,
         "{first}"
     );
-    // ×60: the walk's few minutes last a few seconds.
+    // ×60: the walk's quarter of an hour lasts ~15 s.
     eval(page, "(() => { const s = document.getElementById('playback-speed'); s.value = '60'; s.dispatchEvent(new Event('change')); return true; })()").await;
     assert_eq!(
         eval(page, "gridmap.coverage.state.speed").await,
