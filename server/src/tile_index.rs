@@ -96,25 +96,23 @@ pub struct TileIndex {
     world: Vec<Arc<MultiPolygon<f64>>>,
     /// Every area's label point, by area id (kept so that a change re-labels only the changed areas).
     points: Vec<Option<Point<f64>>>,
-    /// Every area's bounding box, by area id (so that a change can tell which layer trees still hold).
-    rects: Vec<Option<Rect<f64>>>,
 }
 
 /// What [`TileIndex::with_changes`] carries over from the index before the change.
 struct Carried<'a> {
     old: &'a TileIndex,
-    /// Per new area id: the id the same code had in `old` (a tree entry is a box or point and an id, so an
-    /// area whose box or point stayed gives the same entry whatever else changed).
-    same_code: &'a [Option<u32>],
+    /// Per new area id: its id in `old` when the area is there with the same layer and geometry, so that its
+    /// projection, label point and tree entries are the same.
+    kept: &'a [Option<u32>],
     roads_changed: bool,
 }
 
 impl Carried<'_> {
-    /// Per old area id: its new id, when unchanged; `None` when no id moved.
+    /// Per old area id: its new id, when kept; `None` when no id moved.
     fn renumbering(&self) -> Option<Vec<u32>> {
-        if self.same_code.len() == self.old.points.len()
+        if self.kept.len() == self.old.points.len()
             && self
-                .same_code
+                .kept
                 .iter()
                 .enumerate()
                 .all(|(new, old)| *old == Some(new as u32))
@@ -122,7 +120,7 @@ impl Carried<'_> {
             return None;
         }
         let mut new_of_old = vec![u32::MAX; self.old.points.len()];
-        for (new, old) in self.same_code.iter().enumerate() {
+        for (new, old) in self.kept.iter().enumerate() {
             if let Some(old) = old {
                 new_of_old[*old as usize] = new as u32;
             }
@@ -130,30 +128,21 @@ impl Carried<'_> {
         Some(new_of_old)
     }
 
-    /// A copy of `old`, ids renumbered, when `entries` (new ids) are exactly its entries: every one a code
-    /// `old` had, with the box or point it had there (`old_geom` of its old id), and as many. Building a tree of the
+    /// A copy of `old`, ids renumbered, when `entries` (new ids) are exactly its entries: as many, and every
+    /// one a kept area (the same layer and geometry give the same box or label point). Building a tree of the
     /// 100,000 micro-grids again is most of a change's cost, and most changes leave that layer alone.
-    fn same_tree<G, T>(
+    fn same_tree<G>(
         &self,
         old: &RTree<GeomWithData<G, u32>>,
         entries: &[GeomWithData<G, u32>],
         renumber: Option<&Vec<u32>>,
-        old_geom: impl Fn(u32) -> Option<T>,
-        geom: impl Fn(&GeomWithData<G, u32>) -> T,
     ) -> Option<RTree<GeomWithData<G, u32>>>
     where
         G: rstar::RTreeObject + Clone,
-        T: PartialEq,
         GeomWithData<G, u32>: rstar::RTreeObject,
     {
-        if old.size() != entries.len() {
-            return None;
-        }
-        let unchanged = entries.iter().all(|e| {
-            self.same_code[e.data as usize]
-                .and_then(&old_geom)
-                .is_some_and(|g| g == geom(e))
-        });
+        let unchanged = old.size() == entries.len()
+            && entries.iter().all(|e| self.kept[e.data as usize].is_some());
         if !unchanged {
             return None;
         }
@@ -179,9 +168,9 @@ impl TileIndex {
         TileIndex::assemble(index, roads, points, world, None)
     }
 
-    /// The tile index of `index` after a change, reusing this one's label points and projected geometries of
-    /// every area whose code is not in `changed` (`old` is the area index this one was built from), and its
-    /// trees of every layer none of whose entries changed (`roads_changed`: the roads are new). Equal to
+    /// The tile index of `index` after a change, reusing this one's label points, projected geometries and
+    /// tree entries of every area kept with the same layer and geometry (`changed`: the codes whose rows changed;
+    /// `old`: the area index this one was built from; `roads_changed`: the roads are new). Equal to
     /// [`TileIndex::build`] of `index`.
     #[must_use]
     pub fn with_changes(
@@ -193,20 +182,25 @@ impl TileIndex {
         changed: &std::collections::HashSet<&str>,
     ) -> TileIndex {
         let areas = index.areas();
-        let same_code: Vec<Option<u32>> = areas.iter().map(|a| old.by_code(&a.code)).collect();
-        let origin: Vec<Option<u32>> = areas
+        let kept: Vec<Option<u32>> = areas
             .iter()
-            .zip(&same_code)
-            .map(|(a, id)| id.filter(|_| !changed.contains(a.code.as_str())))
+            .map(|a| {
+                let id = old.by_code(&a.code)?;
+                let before = old.area(id);
+                // A re-parented or renamed area keeps its geometry: only changed rows are compared.
+                let same = layer_of(before) == layer_of(a)
+                    && (!changed.contains(a.code.as_str()) || before.geometry == a.geometry);
+                same.then_some(id)
+            })
             .collect();
         let fresh: Vec<&Area> = areas
             .iter()
-            .zip(&origin)
+            .zip(&kept)
             .filter(|(_, o)| o.is_none())
             .map(|(a, _)| a)
             .collect();
         let mut fresh = per_area(&fresh).into_iter();
-        let (points, world): (Vec<_>, Vec<_>) = origin
+        let (points, world): (Vec<_>, Vec<_>) = kept
             .iter()
             .map(|o| match o {
                 Some(id) => (self.points[*id as usize], self.world[*id as usize].clone()),
@@ -218,7 +212,7 @@ impl TileIndex {
             .unzip();
         let carried = Carried {
             old: self,
-            same_code: &same_code,
+            kept: &kept,
             roads_changed,
         };
         TileIndex::assemble(index, roads, points, world, Some(&carried))
@@ -244,12 +238,8 @@ impl TileIndex {
                 )
             }));
         };
-        let rects: Vec<Option<Rect<f64>>> = areas
-            .iter()
-            .map(|area| area.geometry.bounding_rect())
-            .collect();
-        for (id, (area, rect)) in areas.iter().zip(&rects).enumerate() {
-            if let Some(rect) = *rect {
+        for (id, area) in areas.iter().enumerate() {
+            if let Some(rect) = area.geometry.bounding_rect() {
                 grow(rect);
                 per_layer[layer_of(area)].push(rect_entry(rect, id as u32));
             }
@@ -272,13 +262,7 @@ impl TileIndex {
                         let old = &c.old.boxes[layer];
                         (!c.roads_changed && old.size() == entries.len()).then(|| old.clone())
                     } else {
-                        c.same_tree(
-                            &c.old.boxes[layer],
-                            &entries,
-                            renumber.as_ref(),
-                            |id| c.old.rects[id as usize].map(|r| *rect_entry(r, id).geom()),
-                            |e| *e.geom(),
-                        )
+                        c.same_tree(&c.old.boxes[layer], &entries, renumber.as_ref())
                     }
                 });
                 same.unwrap_or_else(|| RTree::bulk_load(entries))
@@ -302,13 +286,7 @@ impl TileIndex {
             .map(|(z, list)| {
                 let same = carried.and_then(|c| {
                     let (_, old) = c.old.labels.iter().find(|(old_z, _)| *old_z == z)?;
-                    c.same_tree(
-                        old,
-                        &list,
-                        renumber.as_ref(),
-                        |id| c.old.points[id as usize].map(|p| [p.x(), p.y()]),
-                        |e| *e.geom(),
-                    )
+                    c.same_tree(old, &list, renumber.as_ref())
                 });
                 (z, same.unwrap_or_else(|| RTree::bulk_load(list)))
             })
@@ -321,7 +299,6 @@ impl TileIndex {
             bounds,
             world,
             points,
-            rects,
         }
     }
 
@@ -524,9 +501,9 @@ mod tests {
         out
     }
 
-    /// A change that keeps every id (a micro-grid re-parented) and one that shifts them (a grid retired, a
-    /// new one added): the patched tile index holds exactly what a fresh build holds, trees carried over
-    /// or not.
+    /// Changes that keep every id (a micro-grid re-parented; two grids swapping layers), one that shifts them
+    /// (a grid added before the others) and a retirement: the patched tile index holds exactly what a fresh
+    /// build holds, trees carried over or not.
     #[test]
     fn a_patched_index_equals_a_fresh_build() {
         let city = gridmap_data::sample_city();
@@ -555,8 +532,20 @@ mod tests {
         // A grid numbered before every other: the ids of every later area move by one.
         let mut added = other.clone();
         added.code = format!("{}000", &other.code[..12]);
+        // Same codes and geometries, layers swapped (as many grids and exclusive grids as before): an
+        // ordinary grid made a market (专属网格), an exclusive grid made ordinary.
+        let mut market = other.clone();
+        market.kind = Some(gridmap_core::GridKind::Market);
+        let mut ordinary = city
+            .areas
+            .iter()
+            .find(|a| a.is_exclusive() && a.level == Level::Grid)
+            .expect("an exclusive grid")
+            .clone();
+        ordinary.kind = Some(gridmap_core::GridKind::Residential);
         let cases: Vec<(Vec<Area>, Vec<String>)> = vec![
             (vec![moved, renamed], Vec::new()),
+            (vec![market, ordinary], Vec::new()),
             (vec![added], Vec::new()),
             (Vec::new(), vec![other.code.clone()]),
         ];
