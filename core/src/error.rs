@@ -7,6 +7,8 @@ pub enum Error {
     UnknownLevel(String),
     #[error("unknown grid kind `{0}`")]
     UnknownKind(String),
+    #[error("unknown excluded ground kind `{0}` (expected water, rail, military or other)")]
+    UnknownExcludedKind(String),
     #[error("unknown staff role `{0}`")]
     UnknownRole(String),
     #[error("unknown crs `{0}` (expected wgs84, gcj02 or bd09)")]

@@ -32,7 +32,10 @@ pub use crs::Crs;
 pub use error::Error;
 pub use index::{AreaId, AreaIndex, Chain, Location, Nearest};
 pub use indicators::{Indicators, indicators};
-pub use model::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
+pub use model::{
+    Address, Area, City, ExcludedGround, ExcludedKind, GridKind, Level, Road, StaffMember,
+    StaffRole,
+};
 pub use patrol::{Cleaned, CleaningPolicy, Fix, PatrolTrack, Reason, clean, last_positions};
 pub use plan::{
     AreaDraft, Impact, Plan, PlanEdit, PlanError, PlanOutcome, PlanRules, Problem, ProblemKind,

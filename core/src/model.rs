@@ -208,6 +208,63 @@ impl Area {
     }
 }
 
+/// What kind of ground no grid takes (see [`ExcludedGround`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExcludedKind {
+    /// Rivers, lakes, reservoirs.
+    Water,
+    /// Rail yards and lines.
+    Rail,
+    /// Military ground.
+    Military,
+    Other,
+}
+
+impl ExcludedKind {
+    pub const ALL: [ExcludedKind; 4] = [
+        ExcludedKind::Water,
+        ExcludedKind::Rail,
+        ExcludedKind::Military,
+        ExcludedKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExcludedKind::Water => "water",
+            ExcludedKind::Rail => "rail",
+            ExcludedKind::Military => "military",
+            ExcludedKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for ExcludedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ExcludedKind {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExcludedKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| crate::Error::UnknownExcludedKind(s.to_owned()))
+    }
+}
+
+/// Ground that no grid takes by design (a river, a rail yard, military ground): inside a community, never
+/// part of its grids, and so never a gap in them. Not versioned (like roads).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExcludedGround {
+    pub name: String,
+    pub kind: ExcludedKind,
+    /// WGS-84 lon/lat, exterior rings counter-clockwise.
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// A doorplate address (门牌地址) inside a micro-grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Address {

@@ -190,7 +190,9 @@ impl From<gridmap_core::Error> for ApiError {
     fn from(err: gridmap_core::Error) -> ApiError {
         let field = match &err {
             gridmap_core::Error::UnknownLevel(_) => "level",
-            gridmap_core::Error::UnknownKind(_) => "kind",
+            gridmap_core::Error::UnknownKind(_) | gridmap_core::Error::UnknownExcludedKind(_) => {
+                "kind"
+            }
             gridmap_core::Error::UnknownRole(_) => "role",
             gridmap_core::Error::UnknownCrs(_) => "crs",
             gridmap_core::Error::InvalidCode { .. } => "code",
