@@ -10,6 +10,8 @@
 const PLAN_FILL = '#457b9d';
 const NEW_FILL = '#2a9d8f';
 const PROBLEM_COLOR = '#e63946';
+// Problems that were there before the plan (a river nobody declared, an old sliver): drawn, never blocking.
+const EXISTING_COLOR = '#9a8c98';
 
 const TEXT = {
   zh: {
@@ -24,6 +26,8 @@ const TEXT = {
     topologyHint: '拖动的顶点和边在相邻网格、微网格和社区边界上同步移动；取消则只改本网格',
     moveVertex: '移动顶点', alone: '无法按顶点移动表达（删除了顶点、一条边上插入多个点或整圈替换），已只修改本网格的边界',
     unchanged: '边界没有改动',
+    existingCount: '原有问题', existingNote: '方案之前已存在、方案未改变的问题，不影响提交',
+    blocked: '请先解决本方案造成的问题',
   },
   en: {
     title: 'Grid planning', community: 'Community', grids: 'Grids', tools: 'Tools', split: 'Split by line',
@@ -39,6 +43,8 @@ const TEXT = {
     topologyHint: 'Dragged vertices and edges move for the neighbouring grids, micro-grids and the community too; off: this grid alone',
     moveVertex: 'Move vertex', alone: 'Not expressible as vertex moves (vertices deleted, several points on one edge or the ring replaced): reshaped this grid alone',
     unchanged: 'The boundary is unchanged',
+    existingCount: 'Existing problems', existingNote: 'There before this plan and left as they were: they do not block the commit',
+    blocked: 'Resolve the problems this plan makes first',
   },
 };
 
@@ -231,6 +237,7 @@ export function initPlanner(map, ctx) {
     if (map.getSource('plan-grids')) return;
     map.addSource('plan-grids', {type: 'geojson', data: EMPTY});
     map.addSource('plan-problems', {type: 'geojson', data: EMPTY});
+    map.addSource('plan-existing', {type: 'geojson', data: EMPTY});
     map.addLayer({id: 'plan-fill', type: 'fill', source: 'plan-grids', paint: {
       'fill-color': ['case', ['==', ['get', 'change'], 'new'], NEW_FILL, PLAN_FILL],
       'fill-opacity': ['case', ['boolean', ['get', 'selected'], false], 0.55, 0.25],
@@ -239,6 +246,12 @@ export function initPlanner(map, ctx) {
     map.addLayer({id: 'plan-label', type: 'symbol', source: 'plan-grids', layout: {
       'text-field': ['concat', ['slice', ['get', 'code'], 12], '\n', ['get', 'name']], 'text-size': 11,
     }, paint: {'text-halo-color': '#fff', 'text-halo-width': 1.2}});
+    map.addLayer({id: 'plan-existing-fill', type: 'fill', source: 'plan-existing', paint: {
+      'fill-color': EXISTING_COLOR, 'fill-opacity': 0.3,
+    }});
+    map.addLayer({id: 'plan-existing-line', type: 'line', source: 'plan-existing', paint: {
+      'line-color': EXISTING_COLOR, 'line-width': 1.5, 'line-dasharray': [2, 2],
+    }});
     map.addLayer({id: 'plan-problem-fill', type: 'fill', source: 'plan-problems', paint: {
       'fill-color': PROBLEM_COLOR, 'fill-opacity': 0.5,
     }});
@@ -257,7 +270,8 @@ export function initPlanner(map, ctx) {
   }
 
   function setVisible(visible) {
-    for (const id of ['plan-fill', 'plan-line', 'plan-label', 'plan-problem-fill', 'plan-problem-line']) {
+    for (const id of ['plan-fill', 'plan-line', 'plan-label', 'plan-existing-fill', 'plan-existing-line', 'plan-problem-fill',
+      'plan-problem-line']) {
       if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
     }
   }
@@ -280,6 +294,7 @@ export function initPlanner(map, ctx) {
     }));
     map.getSource('plan-grids').setData({type: 'FeatureCollection', features});
     map.getSource('plan-problems').setData(state.plan?.problems ?? EMPTY);
+    map.getSource('plan-existing').setData(state.plan?.existing_problems ?? EMPTY);
   }
 
   // --- terra-draw ---------------------------------------------------------------------------------
@@ -657,17 +672,29 @@ export function initPlanner(map, ctx) {
     $('plan-topology-toggle').title = tr('topologyHint');
     $('plan-topology-text').textContent = tr('topology');
     $('plan-topology').checked = state.topology;
-    $('plan-commit').disabled = !state.plan || state.plan.status !== 'draft';
+    const problems = state.plan?.problems?.features ?? [];
+    // Only problems the plan makes block it; the server says the same with a 422.
+    $('plan-commit').disabled = !state.plan || state.plan.status !== 'draft' || problems.length > 0;
+    $('plan-commit').title = problems.length > 0 ? tr('blocked') : '';
     $('plan-undo').disabled = state.edits.length === 0;
     $('plan-edits').innerHTML = state.edits.map((e, i) => `<li>${escapeHtml(describeEdit(e))} <button type="button" data-remove="${
       i}" aria-label="remove">×</button></li>`).join('') || `<li class="muted">${escapeHtml(tr('none'))}</li>`;
-    const problems = state.plan?.problems?.features ?? [];
     const problemCount = $('plan-problem-count');
     problemCount.hidden = !state.plan;
     problemCount.dataset.count = String(problems.length);
     problemCount.dataset.kind = problems.length ? 'error' : 'ok';
     problemCount.textContent = `${tr('problemCount')}: ${problems.length}`;
     $('plan-problems').innerHTML = problems.map((f) => `<li class="problem" data-kind="${escapeHtml(f.properties.kind)}">${
+      escapeHtml(f.properties.message)}</li>`).join('');
+    const existing = state.plan?.existing_problems?.features ?? [];
+    const existingCount = $('plan-existing-count');
+    existingCount.hidden = existing.length === 0;
+    existingCount.dataset.count = String(existing.length);
+    existingCount.textContent = `${tr('existingCount')}: ${existing.length}`;
+    existingCount.title = tr('existingNote');
+    $('plan-existing-note').hidden = existing.length === 0;
+    $('plan-existing-note').textContent = tr('existingNote');
+    $('plan-existing').innerHTML = existing.map((f) => `<li class="problem existing" data-kind="${escapeHtml(f.properties.kind)}">${
       escapeHtml(f.properties.message)}</li>`).join('');
     $('plan-impact').innerHTML = impactList(state.plan?.impact);
     const message = $('plan-message');

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Area, AreaIndex, GridKind, Level, StaffMember};
 
 mod apply;
+mod evaluate;
 mod geometry;
 mod impact;
 mod renumber;
@@ -48,13 +49,14 @@ mod vertex;
 pub mod wire;
 
 pub use apply::apply;
+pub use evaluate::{Judged, check, judge};
 pub use geometry::pole;
 pub use impact::{AddressMove, Impact, Move, ReportMove, StaffMove, impact};
 pub use renumber::{renumber, renumber_edits};
 pub use split::split_by_lines;
 pub use validate::{
     DEFAULT_GAP_TOLERANCE_M2, DEFAULT_OVERLAP_TOLERANCE_M, PlanRules, Problem, ProblemKind,
-    ValidationRules, problems_geojson, validate,
+    ValidationRules, problems_geojson, validate, validate_excluding,
 };
 
 /// A new area, as a plan creates it.
@@ -281,6 +283,47 @@ impl PlanOutcome {
             }
         }
         scope.into_values().cloned().collect()
+    }
+}
+
+impl PlanOutcome {
+    /// The families [`PlanOutcome::validation_scope`] reads, as they are before the plan, and the codes to
+    /// hand [`validate`] for them: the existing touched codes and the parents (old and new) of the changed
+    /// areas. Validating them gives the problems the plan found rather than made (see [`check`]).
+    pub fn scope_before(&self, index: &AreaIndex, touched: &[String]) -> (Vec<Area>, Vec<String>) {
+        let exists = |c: &String| index.by_code(c).is_some();
+        let codes: std::collections::BTreeSet<String> = touched
+            .iter()
+            .chain(self.changed.iter().filter_map(|a| a.parent.as_ref()))
+            .filter(|c| exists(c))
+            .cloned()
+            .collect();
+        let mut scope: BTreeMap<&str, &Area> = BTreeMap::new();
+        let mut add_family = |id: crate::AreaId| {
+            let a = index.area(id);
+            scope.insert(a.code.as_str(), a);
+            for &c in index.children(id) {
+                let child = index.area(c);
+                scope.insert(child.code.as_str(), child);
+            }
+        };
+        for code in &codes {
+            if let Some(id) = index.by_code(code) {
+                add_family(id);
+                if let Some(parent) = index
+                    .area(id)
+                    .parent
+                    .as_deref()
+                    .and_then(|p| index.by_code(p))
+                {
+                    add_family(parent);
+                }
+            }
+        }
+        (
+            scope.into_values().cloned().collect(),
+            codes.into_iter().collect(),
+        )
     }
 }
 

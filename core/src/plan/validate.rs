@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::geometry::{parts_wider_than, polygon_area_m2};
 use super::renumber::spatial_order;
 use super::wire;
-use crate::{Area, Level, geodesy};
+use crate::{Area, ExcludedGround, Level, geodesy};
 
 /// What rule a problem breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -196,6 +196,17 @@ impl PlanRules {
 /// assert!((problems[0].area_m2.unwrap() / expected - 1.0).abs() < 1e-6);
 /// ```
 pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRules) -> Vec<Problem> {
+    validate_excluding(areas_after, touched, rules, &[])
+}
+
+/// [`validate`] with ground that no grid takes by design (rivers, rail yards, see [`ExcludedGround`]): a part
+/// of a parent under `excluded` ground is no gap.
+pub fn validate_excluding(
+    areas_after: &[Area],
+    touched: &[String],
+    rules: &ValidationRules,
+    excluded: &[ExcludedGround],
+) -> Vec<Problem> {
     let by_code: HashMap<&str, &Area> = areas_after.iter().map(|a| (a.code.as_str(), a)).collect();
     let mut children: HashMap<&str, Vec<&Area>> = HashMap::new();
     for a in areas_after {
@@ -266,7 +277,7 @@ pub fn validate(areas_after: &[Area], touched: &[String], rules: &ValidationRule
             if !ordinary.is_empty()
                 && ordinary.len() == family.iter().filter(|c| !c.is_exclusive()).count()
             {
-                problems.extend(gaps(parent, &ordinary, rules));
+                problems.extend(gaps(parent, &ordinary, rules, excluded));
             }
         }
         problems.extend(overlaps(&ok, rules));
@@ -318,7 +329,7 @@ fn invalid_geometry(a: &Area, defects: &[crate::validate::Defect]) -> Problem {
 }
 
 /// A point inside the largest part of `mp`.
-fn location(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+pub(super) fn location(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
     mp.0.iter()
         .max_by(|a, b| polygon_area_m2(a).total_cmp(&polygon_area_m2(b)))
         .and_then(InteriorPoint::interior_point)
@@ -374,9 +385,25 @@ fn overlaps(siblings: &[&Area], rules: &ValidationRules) -> Vec<Problem> {
     problems
 }
 
-/// One problem per uncovered part of the parent above the tolerance.
-fn gaps(parent: &Area, ordinary: &[&Area], rules: &ValidationRules) -> Vec<Problem> {
-    let polygons: Vec<&Polygon<f64>> = ordinary.iter().flat_map(|c| &c.geometry.0).collect();
+/// One problem per uncovered part of the parent above the tolerance; excluded ground is covered by design.
+fn gaps(
+    parent: &Area,
+    ordinary: &[&Area],
+    rules: &ValidationRules,
+    excluded: &[ExcludedGround],
+) -> Vec<Problem> {
+    let extent = parent.geometry.bounding_rect();
+    let near = |g: &&ExcludedGround| {
+        g.geometry
+            .bounding_rect()
+            .zip(extent)
+            .is_some_and(|(a, b)| a.intersects(&b))
+    };
+    let polygons: Vec<&Polygon<f64>> = ordinary
+        .iter()
+        .flat_map(|c| &c.geometry.0)
+        .chain(excluded.iter().filter(near).flat_map(|g| &g.geometry.0))
+        .collect();
     let covered = unary_union(polygons);
     let uncovered = parent.geometry.difference(&covered);
     uncovered

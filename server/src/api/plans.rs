@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use geo::BoundingRect;
 use geo_types::{Coord, Rect};
 use gridmap_core::plan::{
-    Impact, Plan, PlanEdit, PlanError, PlanOutcome, PlanRules, Problem, ValidationRules, apply,
-    impact, problems_geojson, validate,
+    Impact, Judged, Plan, PlanEdit, PlanError, PlanOutcome, PlanRules, Problem, ValidationRules,
+    apply, check, impact, problems_geojson,
 };
 use gridmap_core::{Area, AreaIndex, Stage};
 use serde::Serialize;
@@ -104,7 +104,8 @@ impl PlanView {
 /// What a draft does to the current city.
 struct Evaluation {
     outcome: PlanOutcome,
-    problems: Vec<Problem>,
+    /// Problems the plan makes (`new`, blocking) and those it leaves as they were (`existing`).
+    judged: Judged,
     impact: Impact,
     /// Areas after the plan (new and modified) and before it (retired), as GeoJSON features.
     changed: Value,
@@ -134,13 +135,8 @@ fn evaluate(
 ) -> Evaluation {
     let Applied { outcome, extent } = applied;
     let before = snapshot.index.areas();
-    // Validation reads whole families around what the plan touches, not the city.
-    let touched = outcome.touched_in(&snapshot.index);
-    let problems = validate(
-        &outcome.validation_scope(&snapshot.index, &touched),
-        &touched,
-        rules,
-    );
+    // Validation reads whole families around what the plan touches, before and after it, not the city.
+    let judged = check(&snapshot.index, &outcome, rules, &[]);
     // Nothing outside the changed areas' old and new extent changes grid: impact on that part only.
     let local: Vec<Area> = extent.map_or_else(Vec::new, |r| areas_meeting(before, r));
     let local_after = outcome.areas_after(&local);
@@ -168,7 +164,7 @@ fn evaluate(
     let changed = changed_features(&snapshot.index, &outcome);
     Evaluation {
         outcome,
-        problems,
+        judged,
         impact,
         changed,
     }
@@ -351,9 +347,11 @@ fn detail(
     out["effective_rules"] = json!(rules);
     match evaluation {
         Ok(e) => {
-            out["valid"] = json!(e.problems.is_empty());
+            out["valid"] = json!(e.judged.new.is_empty());
             out["problems"] =
-                serde_json::to_value(problems_geojson(&e.problems)).unwrap_or(Value::Null);
+                serde_json::to_value(problems_geojson(&e.judged.new)).unwrap_or(Value::Null);
+            out["existing_problems"] =
+                serde_json::to_value(e.judged.existing_geojson()).unwrap_or(Value::Null);
             out["impact"] = serde_json::to_value(&e.impact).unwrap_or(Value::Null);
             out["changed"] = e.changed;
             out["retired"] = json!(e.outcome.retired);
@@ -666,7 +664,7 @@ fn not_draft(plan: &StoredPlan) -> ApiError {
 #[utoipa::path(post, path = "/v1/plans", tag = "plans",
     request_body(content = Object, description = "`{name, author, reason, edits: [...], base_versions?: {code: version}, rules?: {overlap_tolerance_m?, gap_tolerance_m2?, min_grid_area_m2?, max_grid_area_m2?, check_numbering?}}`; edits tagged by `op`: `reshape`, `split`, `merge`, `create`, `retire`, `move_parent`, `rename`, `recode`, `move_vertex`, `renumber` (`{op, parent}`: the parent's ordinary children west→east, north→south)"),
     responses(
-        (status = 201, description = "the stored draft with `problems` (GeoJSON), `impact`, `changed` (GeoJSON), `retired`, `stale`; `ETag` is its version", body = PlanView),
+        (status = 201, description = "the stored draft with `problems` (GeoJSON, new ones), `existing_problems`, `impact`, `changed` (GeoJSON), `retired`, `stale`; `ETag` is its version", body = PlanView),
         (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "a field at fault, e.g. `edits/3/geometry`, `edits/0/code` (unknown area) or `rules/min_grid_area_m2`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_plan(
@@ -724,8 +722,10 @@ pub async fn list_plans(State(state): State<Arc<AppState>>) -> Result<Response, 
     Ok(axum::Json(json!({ "plans": plans })).into_response())
 }
 
-/// One plan; a draft comes with what it does to the city now: `valid`, `problems` (GeoJSON
-/// FeatureCollection: `kind`, `codes`, `message`, `area_m2`), `impact` (addresses, micro-grids, staff,
+/// One plan; a draft comes with what it does to the city now: `valid` (no new problem), `problems` (GeoJSON
+/// FeatureCollection: `kind`, `codes`, `message`, `area_m2`: the problems the plan creates or makes worse,
+/// which block the commit), `existing_problems` (the same form with `existing: true`: problems of the
+/// touched families that were there before the plan and that it leaves as they were), `impact` (addresses, micro-grids, staff,
 /// reports, exclusive grids that change grid), `changed` (GeoJSON of the areas after the plan, `change`:
 /// `new`, `modified`, `retired`), `retired`, `stale` (areas whose version moved since the plan was drawn), and
 /// `effective_rules` (the thresholds it is checked with: the server's `--plan-*` values under the plan's
@@ -843,7 +843,8 @@ pub async fn abandon_plan(
     Ok(with_etag(StatusCode::OK, plan.version, &body))
 }
 
-/// Commits a draft: 422 when validation finds problems (listed, as GeoJSON in `problems`), 409 when an area
+/// Commits a draft: 422 when the plan creates or worsens problems (listed, as GeoJSON in `problems`; problems
+/// that were there before and stay as they were do not block), 409 when an area
 /// it changes moved since it was drawn (`moved`; nothing changes), 200 with the new `versions` by code
 /// and the `retired` codes. Lookups and tiles answer from the new boundaries when this returns.
 #[utoipa::path(post, path = "/v1/plans/{id}/commit", tag = "plans",
@@ -880,8 +881,8 @@ pub async fn commit_plan(
             Ok(e) => e,
             Err(e) => return Err(ApiError::unprocessable(vec![edit_error(&e, Some(&sent))])),
         };
-        if !evaluation.problems.is_empty() {
-            return Ok(problems_response(&evaluation.problems));
+        if !evaluation.judged.new.is_empty() {
+            return Ok(problems_response(&evaluation.judged.new));
         }
         // Areas the plan changes without naming them (children that follow, neighbours of a moved vertex)
         // must still be at the versions this snapshot holds.
