@@ -268,6 +268,7 @@ async fn a_failed_write_changes_nothing() {
             areas,
             addresses: city.addresses.clone(),
             roads: city.roads.clone(),
+            excluded: Vec::new(),
         };
         let error = t
             .store
