@@ -6,8 +6,8 @@ import {initDispatch} from './dispatch.js';
 import {initCoverage} from './coverage.js';
 import {initPlanner} from './planner.js';
 import {
-  EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle, layerGroups,
-  stripePattern,
+  EXCLUDED_COLORS, EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle,
+  layerGroups, stripePattern,
 } from './style.js';
 
 const DEFAULT_VIEW = {center: [114.09, 33.57], zoom: 13.3};
@@ -70,6 +70,7 @@ map.addControl(new maplibregl.NavigationControl({showCompass: false}), 'bottom-r
 map.addControl(new maplibregl.ScaleControl({maxWidth: 140, unit: 'metric'}), 'bottom-left');
 map.on('styleimagemissing', (e) => {
   if (e.id === 'exclusive-stripes') map.addImage('exclusive-stripes', stripePattern(), {pixelRatio: 2});
+  if (e.id === 'excluded-hatch') map.addImage('excluded-hatch', stripePattern(12, '120, 120, 120'), {pixelRatio: 2});
 });
 
 let marker = null;
@@ -376,6 +377,10 @@ function renderLegend() {
   }
   rows.push(`<div>${swatch(`border:2px dashed ${EXCLUSIVE_COLOR};background:repeating-linear-gradient(135deg,
     rgba(181,23,158,.45) 0 2px, rgba(181,23,158,.08) 2px 6px)`)}${t('exclusiveLegend')}</div>`);
+  rows.push(`<div>${swatch(`background:${EXCLUDED_COLORS.water};border:1px solid ${EXCLUDED_COLORS.waterLine}`)}${
+    t('excludedWaterLegend')}</div>`);
+  rows.push(`<div>${swatch(`border:1px solid ${EXCLUDED_COLORS.other};background:repeating-linear-gradient(135deg,
+    rgba(120,120,120,.5) 0 2px, rgba(120,120,120,.08) 2px 6px)`)}${t('excludedOtherLegend')}</div>`);
   for (const [layer, {color, width}] of Object.entries(LEVEL_LINES)) {
     const dashed = layer === 'micro_grids' ? 'dashed' : 'solid';
     rows.push(`<div><span class="line" style="border-top:${Math.max(1, Math.round(width))}px ${dashed} ${color}"></span>${

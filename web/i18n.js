@@ -33,6 +33,8 @@ export const STRINGS = {
     level: '层级',
     langToggle: 'EN',
     exclusiveLegend: '专属网格（优先处置）',
+    excludedWaterLegend: '水域（不划入网格）',
+    excludedOtherLegend: '铁路、军事等用地（不划入网格）',
     modes: {map: '地图', dispatch: '调度', coverage: '巡查', plan: '规划'},
     coverageTitle: '巡查覆盖',
     date: '日期',
@@ -130,7 +132,7 @@ export const STRINGS = {
     },
     layerNames: {
       districts: '区县', streets: '街道/乡镇', communities: '社区/村', grids: '网格', micro_grids: '微网格',
-      exclusive: '专属网格',
+      exclusive: '专属网格', excluded: '不划入网格的区域',
     },
     kinds: {
       residential: '住宅网格', commercial: '商业网格', road: '道路网格', village: '村组网格', market: '市场',
@@ -173,6 +175,8 @@ export const STRINGS = {
     level: 'Level',
     langToggle: '中文',
     exclusiveLegend: 'Exclusive grid (takes precedence)',
+    excludedWaterLegend: 'Water (in no grid)',
+    excludedOtherLegend: 'Rail, military and other ground (in no grid)',
     modes: {map: 'Map', dispatch: 'Dispatch', coverage: 'Patrol', plan: 'Plan'},
     coverageTitle: 'Patrol coverage',
     date: 'Date',
@@ -273,7 +277,7 @@ export const STRINGS = {
     },
     layerNames: {
       districts: 'Districts', streets: 'Streets / towns', communities: 'Communities', grids: 'Grids',
-      micro_grids: 'Micro-grids', exclusive: 'Exclusive grids',
+      micro_grids: 'Micro-grids', exclusive: 'Exclusive grids', excluded: 'Ground in no grid',
     },
     kinds: {
       residential: 'Residential', commercial: 'Commercial', road: 'Road', village: 'Village', market: 'Market',

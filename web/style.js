@@ -11,6 +11,8 @@ export const KIND_COLORS = {
 };
 /** Colour of exclusive grids (专属网格): outline, stripes, labels. */
 export const EXCLUSIVE_COLOR = '#b5179e';
+/** Ground no grid takes (the `excluded` tile layer): water blue, other kinds grey and hatched. */
+export const EXCLUDED_COLORS = {water: '#a9d3f0', waterLine: '#5b9bd5', other: '#9a9a9a'};
 /** Outline colour and width per level. */
 export const LEVEL_LINES = {
   districts: {color: '#2b2b2b', width: 3.2},
@@ -152,6 +154,29 @@ function roadLayers() {
   ];
 }
 
+/** Excluded ground: under every outline, above the district and street tints (the river has no grid). */
+function excludedLayers() {
+  const water = ['==', ['get', 'kind'], 'water'];
+  return [
+    {
+      id: 'excluded-water', type: 'fill', ...vector('excluded'), minzoom: 8, filter: water,
+      paint: {'fill-color': EXCLUDED_COLORS.water, 'fill-opacity': 0.95},
+    },
+    {
+      id: 'excluded-other', type: 'fill', ...vector('excluded'), minzoom: 8, filter: ['!', water],
+      paint: {'fill-pattern': 'excluded-hatch', 'fill-opacity': 0.9},
+    },
+    {
+      id: 'excluded-line', type: 'line', ...vector('excluded'), minzoom: 11,
+      layout: {'line-join': 'round'},
+      paint: {
+        'line-color': ['case', water, EXCLUDED_COLORS.waterLine, EXCLUDED_COLORS.other],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.5, 16, 1.2],
+      },
+    },
+  ];
+}
+
 function labelLayer(id, level, minzoom, maxzoom, size, color, field) {
   return {
     id, type: 'symbol', ...vector('labels'), minzoom, maxzoom,
@@ -169,7 +194,7 @@ function labelLayer(id, level, minzoom, maxzoom, size, color, field) {
 
 /** Label layers by level, each in the zoom band where it is readable. */
 export const LABEL_LAYERS = ['label-district', 'label-street', 'label-community', 'label-grid', 'label-micro',
-  'label-road'];
+  'label-road', 'label-excluded'];
 
 function labelLayers() {
   const nameAndCode = ['format', ['get', 'name'], {}, '\n', {}, ['get', 'code'], {'font-scale': 0.8}];
@@ -181,6 +206,14 @@ function labelLayers() {
         'text-rotation-alignment': 'map', 'symbol-spacing': 300,
       },
       paint: {'text-color': '#6b5d45', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4},
+    },
+    {
+      id: 'label-excluded', type: 'symbol', ...vector('excluded'), minzoom: 13,
+      layout: {'text-field': ['get', 'name'], 'text-font': FONT, 'text-size': 13, 'text-padding': 20},
+      paint: {
+        'text-color': ['case', ['==', ['get', 'kind'], 'water'], '#2f6fa8', '#555555'],
+        'text-halo-color': '#ffffff', 'text-halo-width': 1.2,
+      },
     },
     labelLayer('label-district', 'district', 8, 11.5, 20, '#2b2b2b', ['get', 'name']),
     labelLayer('label-street', 'street', 11, 13.5, 16, '#5b3f8c', ['get', 'name']),
@@ -200,6 +233,7 @@ export function buildStyle({tilesUrl, basemapUrl}) {
     layers.push({id: 'basemap', type: 'raster', source: 'basemap'});
   }
   for (const layer of POLYGON_LAYERS) layers.push(fillLayer(layer));
+  layers.push(...excludedLayers());
   // Boundaries often run along roads: roads above the fine boundaries, below the coarse ones.
   for (const layer of ['communities', 'grids', 'micro_grids']) layers.push(lineLayer(layer));
   layers.push(...roadLayers());
@@ -216,20 +250,24 @@ export function layerGroups(hasBasemap) {
   const groups = {};
   if (hasBasemap) groups.basemap = ['basemap'];
   for (const layer of POLYGON_LAYERS) groups[layer] = [`${layer}-fill`, `${layer}-line`];
+  groups.excluded = ['excluded-water', 'excluded-other', 'excluded-line', 'label-excluded'];
   groups.roads = ['roads-casing', 'roads-line', 'label-road'];
-  groups.labels = LABEL_LAYERS.filter((id) => id !== 'label-road');
+  groups.labels = LABEL_LAYERS.filter((id) => id !== 'label-road' && id !== 'label-excluded');
   return groups;
 }
 
-/** A diagonal stripe pattern for exclusive grids, drawn on a canvas (no sprite to download). */
-export function stripePattern(size = 12) {
+/**
+ * A diagonal stripe pattern, drawn on a canvas (no sprite to download): magenta for exclusive grids, or
+ * grey (`rgb` '120, 120, 120') for excluded ground other than water.
+ */
+export function stripePattern(size = 12, rgb = '181, 23, 158') {
   const canvas = document.createElement('canvas');
   canvas.width = size;
   canvas.height = size;
   const ctx = canvas.getContext('2d');
-  ctx.fillStyle = 'rgba(181, 23, 158, 0.10)';
+  ctx.fillStyle = `rgba(${rgb}, 0.10)`;
   ctx.fillRect(0, 0, size, size);
-  ctx.strokeStyle = 'rgba(181, 23, 158, 0.55)';
+  ctx.strokeStyle = `rgba(${rgb}, 0.55)`;
   ctx.lineWidth = 2;
   for (const offset of [-size, 0, size]) {
     ctx.beginPath();

@@ -62,7 +62,10 @@ impl ImportReport {
     }
 }
 
+mod excluded;
 mod parent_shape;
+
+pub use excluded::{ExcludedOptions, prepare_excluded};
 
 use std::collections::HashMap;
 

@@ -288,10 +288,12 @@ pub struct Road {
     pub geometry: geo_types::LineString<f64>,
 }
 
-/// Everything a store holds for one city: the current version of every area, addresses and roads.
+/// Everything a store holds for one city: the current version of every area, addresses, roads and the
+/// ground no grid takes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct City {
     pub areas: Vec<Area>,
     pub addresses: Vec<Address>,
     pub roads: Vec<Road>,
+    pub excluded: Vec<ExcludedGround>,
 }

@@ -4,7 +4,10 @@
 use std::collections::VecDeque;
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
-use gridmap_core::{Address, Area, City, GridKind, Level, Road, StaffMember, StaffRole};
+use gridmap_core::{
+    Address, Area, City, ExcludedGround, ExcludedKind, GridKind, Level, Road, StaffMember,
+    StaffRole,
+};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,7 +17,7 @@ use crate::names;
 use crate::order::{
     COMMUNITY_BAND_DEG, GRID_BAND_DEG, MICRO_GRID_BAND_DEG, STREET_BAND_DEG, north, reading_order,
 };
-use crate::river::{River, components};
+use crate::river::{RIVER_NAME, River, components};
 use crate::trace::{Ij, IjPolygon, trace};
 
 /// What to generate. The same parameters always give the same city, byte for byte.
@@ -390,14 +393,17 @@ struct RoadLine {
 /// the city, so its banks are the bordering grids' edges exactly.
 pub fn water(params: &CityParams) -> MultiPolygon<f64> {
     let layout = Layout::plan(params);
-    let lattice = layout.lattice(params.seed);
+    river_outline(&layout, &layout.lattice(params.seed))
+}
+
+fn river_outline(layout: &Layout, lattice: &Lattice) -> MultiPolygon<f64> {
     let cells: Vec<Ij> = layout
         .superblocks()
         .iter()
         .flat_map(|b| b.rect.cells())
         .filter(|&c| layout.river.contains(c))
         .collect();
-    to_geo(&lattice, &trace(&cells))
+    to_geo(lattice, &trace(&cells))
 }
 
 /// Generates the city. Deterministic: the same parameters give the same city on every platform.
@@ -643,10 +649,20 @@ pub fn generate(params: &CityParams) -> City {
         });
     }
     areas.sort_by(|a, b| a.level.cmp(&b.level).then_with(|| a.code.cmp(&b.code)));
+    let river = river_outline(&layout, &lattice);
     City {
         areas,
         addresses,
         roads: roads(&layout, &lattice, is_main),
+        // The river: inside communities, in no grid by design.
+        excluded: (!river.0.is_empty())
+            .then(|| ExcludedGround {
+                name: RIVER_NAME.to_owned(),
+                kind: ExcludedKind::Water,
+                geometry: river,
+            })
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
-use gridmap_core::{Address, Area, City, Road, StaffMember};
+use gridmap_core::{Address, Area, City, ExcludedGround, Road, StaffMember};
 use serde_json::Value;
 
 /// The three files of a city.
@@ -219,6 +219,20 @@ pub fn water_to_geojson(name: &str, water: &MultiPolygon<f64>) -> String {
         push_str(out, name);
         out.push_str(r#","kind":"river"},"geometry":"#);
         push_multipolygon(out, water);
+        out.push('}');
+    })
+}
+
+/// Serialises excluded ground as a `FeatureCollection`, one feature per piece with properties `name` and
+/// `kind` (`water`, `rail`, `military`, `other`), one per line.
+pub fn excluded_to_geojson(ground: &[ExcludedGround]) -> String {
+    collection(ground, |out, g| {
+        out.push_str(r#"{"type":"Feature","properties":{"name":"#);
+        push_str(out, &g.name);
+        out.push_str(r#","kind":"#);
+        push_str(out, g.kind.as_str());
+        out.push_str(r#"},"geometry":"#);
+        push_multipolygon(out, &g.geometry);
         out.push('}');
     })
 }
@@ -432,6 +446,7 @@ pub fn city_from_geojson(areas: &str, addresses: &str, roads: &str) -> Result<Ci
     let addresses_json = parse("addresses", addresses)?;
     let roads_json = parse("roads", roads)?;
     Ok(City {
+        excluded: Vec::new(),
         areas: features("areas", &areas_json)?
             .iter()
             .map(read_area)

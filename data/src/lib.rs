@@ -18,10 +18,10 @@ pub mod tracks;
 pub use city::{CityParams, generate, water};
 use geo_types::MultiPolygon;
 pub use geojson::{
-    CityGeoJson, GeoJsonError, city_from_geojson, city_to_geojson, water_from_geojson,
-    water_to_geojson,
+    CityGeoJson, GeoJsonError, city_from_geojson, city_to_geojson, excluded_to_geojson,
+    water_from_geojson, water_to_geojson,
 };
-use gridmap_core::City;
+use gridmap_core::{City, ExcludedGround, ExcludedKind};
 pub use river::{RIVER_NAME, RIVER_WIDTH_CELLS};
 pub use tracks::{TrackParams, generate_tracks};
 
@@ -32,10 +32,19 @@ pub const SAMPLE_ROADS: &str = include_str!("../sample/roads.geojson");
 /// The sample's river (沙河): one feature, `water(&CityParams::sample())`.
 pub const SAMPLE_WATER: &str = include_str!("../sample/water.geojson");
 
-/// The committed sample city (`generate(&CityParams::sample())`, read back from `data/sample/`).
+/// The committed sample city (`generate(&CityParams::sample())`, read back from `data/sample/`), the river
+/// (`water.geojson`) as its excluded ground.
 pub fn sample_city() -> City {
-    city_from_geojson(SAMPLE_AREAS, SAMPLE_ADDRESSES, SAMPLE_ROADS)
-        .expect("the committed sample parses (checked by the crate's tests)")
+    let mut city = city_from_geojson(SAMPLE_AREAS, SAMPLE_ADDRESSES, SAMPLE_ROADS)
+        .expect("the committed sample parses (checked by the crate's tests)");
+    let (name, geometry) = water_from_geojson(SAMPLE_WATER)
+        .expect("the committed water file parses (checked by the crate's tests)");
+    city.excluded = vec![ExcludedGround {
+        name,
+        kind: ExcludedKind::Water,
+        geometry,
+    }];
+    city
 }
 
 /// The committed sample's river outline (`water(&CityParams::sample())`, read back from `data/sample/water.geojson`).

@@ -77,6 +77,15 @@ fn committed_sample_is_the_generated_city() {
         gridmap_data::water_from_geojson(SAMPLE_WATER).unwrap(),
         (RIVER_NAME.to_owned(), water(&CityParams::sample()))
     );
+    // The river is the city's excluded ground.
+    assert_eq!(
+        generated.excluded,
+        vec![gridmap_core::ExcludedGround {
+            name: RIVER_NAME.to_owned(),
+            kind: gridmap_core::ExcludedKind::Water,
+            geometry: water(&CityParams::sample()),
+        }]
+    );
     // Reading the files back gives the generated city exactly (coordinates are 7-decimal already).
     assert!(*city() == generated, "GeoJSON round trip changed the city");
     let total = SAMPLE_AREAS.len() + SAMPLE_ADDRESSES.len() + SAMPLE_ROADS.len();

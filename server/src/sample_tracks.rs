@@ -32,8 +32,7 @@ pub fn sample_fixes(city: &City, now: DateTime<Utc>) -> Vec<StoredFix> {
             .filter(|a| a.level >= Level::Grid && a.code.starts_with(SAMPLE_STREET))
             .cloned()
             .collect(),
-        addresses: Vec::new(),
-        roads: Vec::new(),
+        ..City::default()
     };
     let today = now.with_timezone(&local()).date_naive();
     let mut out = Vec::new();

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use gridmap_core::{
-    Address, AddressIndex, AreaIndex, City, Road, RoutingPolicy, TimeLimits, WorkCalendar,
+    Address, AddressIndex, AreaIndex, City, ExcludedGround, Road, RoutingPolicy, TimeLimits,
+    WorkCalendar,
 };
 use tokio::sync::Mutex;
 
@@ -80,13 +81,16 @@ impl Default for ApiConfig {
     }
 }
 
-/// The city as the hot paths see it: indexed, immutable. Addresses and roads are shared between
-/// snapshots until they change (a boundary edit leaves them alone).
+/// The city as the hot paths see it: indexed, immutable. Addresses, roads and excluded ground are shared
+/// between snapshots until they change (a boundary edit leaves them alone).
 pub struct Snapshot {
     pub index: AreaIndex,
     pub addresses: Arc<Vec<Address>>,
     pub address_index: Arc<AddressIndex>,
     pub roads: Arc<Vec<Road>>,
+    /// Ground no grid takes by design (rivers, rail yards, military ground), in stored order: not a gap of
+    /// its community's grids. Not versioned, like roads.
+    pub excluded: Arc<[ExcludedGround]>,
     /// The store's data version this snapshot was built from.
     pub data_version: i64,
     /// Per-layer trees and label points for vector tiles.
@@ -102,12 +106,14 @@ impl Snapshot {
     pub fn build(city: City, data_version: i64) -> Snapshot {
         let address_index = AddressIndex::build(&city.addresses);
         let index = AreaIndex::build(city.areas);
-        let tiles = TileIndex::build(&index, &city.roads);
+        let excluded: Arc<[ExcludedGround]> = city.excluded.into();
+        let tiles = TileIndex::build(&index, &city.roads, excluded.clone());
         Snapshot {
             index,
             addresses: Arc::new(city.addresses),
             address_index: Arc::new(address_index),
             roads: Arc::new(city.roads),
+            excluded,
             data_version,
             tiles,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
@@ -115,7 +121,7 @@ impl Snapshot {
     }
 
     /// This snapshot with `delta` applied: only the changed areas are prepared, indexed for tiles and
-    /// labelled again; addresses and roads are shared unless they changed. Equal to [`Snapshot::build`] of
+    /// labelled again; addresses, roads and excluded ground are shared unless they changed. Equal to [`Snapshot::build`] of
     /// the store at `delta.data_version`.
     #[must_use]
     pub fn with_delta(&self, delta: CityDelta) -> Snapshot {
@@ -132,10 +138,18 @@ impl Snapshot {
         };
         let roads_changed = delta.roads.is_some();
         let roads = delta.roads.map_or_else(|| self.roads.clone(), Arc::new);
+        let excluded = delta
+            .excluded
+            .map_or_else(|| self.excluded.clone(), Arc::from);
         let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
-        let tiles = self
-            .tiles
-            .with_changes(&self.index, &index, &roads, roads_changed, &changed);
+        let tiles = self.tiles.with_changes(
+            &self.index,
+            &index,
+            &roads,
+            roads_changed,
+            excluded.clone(),
+            &changed,
+        );
         tracing::debug!(
             index_ms,
             tiles_ms = started.elapsed().as_millis() as u64 - index_ms,
@@ -146,6 +160,7 @@ impl Snapshot {
             addresses,
             address_index,
             roads,
+            excluded,
             data_version: delta.data_version,
             tiles,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),

@@ -242,6 +242,7 @@ impl TileChanges {
                 }
             }
         }
+        boxes.add_excluded(old, new);
         if let Some(roads_layer) = layer_id("roads") {
             for (road, others) in [(&old.roads, &new.roads), (&new.roads, &old.roads)] {
                 let others: HashMap<RoadKey, usize> = road_counts(others);
@@ -257,10 +258,11 @@ impl TileChanges {
         boxes.finish()
     }
 
-    /// [`TileChanges::between`] when only the areas of `codes` may differ (roads unchanged): a lookup per
-    /// code instead of a diff of the whole city.
+    /// [`TileChanges::between`] when only the areas of `codes` may differ (roads unchanged; excluded ground
+    /// is diffed, it is a handful of pieces): a lookup per code instead of a diff of the whole city.
     pub fn of_areas(old: &Snapshot, new: &Snapshot, codes: &[String]) -> TileChanges {
         let mut boxes = ChangeBoxes::default();
+        boxes.add_excluded(old, new);
         for code in codes {
             let before = old.index.by_code(code).map(|id| old.index.area(id));
             let after = new.index.by_code(code).map(|id| new.index.area(id));
@@ -321,6 +323,28 @@ impl ChangeBoxes {
             self.add(layer_of(area), r);
             if let Some(labels) = layer_id("labels") {
                 self.boxes[labels].push(rectangle(r));
+            }
+        }
+    }
+
+    /// The boxes of excluded ground in one snapshot and not the other (by value), in the `excluded` layer.
+    fn add_excluded(&mut self, old: &Snapshot, new: &Snapshot) {
+        let Some(layer) = layer_id("excluded") else {
+            return;
+        };
+        if Arc::ptr_eq(&old.excluded, &new.excluded) {
+            return;
+        }
+        for (these, others) in [
+            (&old.excluded, &new.excluded),
+            (&new.excluded, &old.excluded),
+        ] {
+            for piece in these.iter() {
+                if !others.contains(piece)
+                    && let Some(r) = piece.geometry.bounding_rect()
+                {
+                    self.add(layer, r);
+                }
             }
         }
     }

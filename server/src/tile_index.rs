@@ -1,5 +1,5 @@
-//! What a snapshot needs to cut vector tiles fast: per tile layer an rstar tree of area (or road) bounding
-//! boxes, and every area's label point, computed once when the snapshot is built.
+//! What a snapshot needs to cut vector tiles fast: per tile layer an rstar tree of area (or road, or excluded
+//! ground) bounding boxes, and every area's label point, computed once when the snapshot is built.
 //!
 //! A tile is cut by querying the layer's tree with the tile's bounds plus the encoder's buffer, then
 //! handing the borrowed geometries to [`LayerBuilder`], which projects, clips, simplifies and quantizes.
@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use geo::BoundingRect;
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
-use gridmap_core::{Area, AreaId, AreaIndex, Level, Road};
+use gridmap_core::{Area, AreaId, AreaIndex, ExcludedGround, Level, Road};
 use gridmap_tiles::{
     EncodeOptions, LAYERS, LayerBuilder, LayerSpec, Tile, TileCoord, Value, label_point,
     mercator_to_lonlat, to_world,
@@ -83,13 +83,19 @@ fn rect_entry(rect: Rect<f64>, data: u32) -> BoxEntry {
 
 /// Per snapshot: trees to select features per tile, and label points.
 pub struct TileIndex {
-    /// Per layer id: the areas (or, for `roads`, road indexes) by bounding box; empty for `labels`.
+    /// Per layer id: the areas (or, for `roads` and `excluded`, indexes in their lists) by bounding box;
+    /// empty for `labels`.
     boxes: Vec<RTree<BoxEntry>>,
     /// Per area layer with labels: (zoom from which its labels show, label points).
     labels: Vec<(u8, RTree<LabelEntry>)>,
     roads_layer: Option<LayerId>,
     labels_layer: Option<LayerId>,
-    /// Bounds of all areas and roads, WGS-84.
+    excluded_layer: Option<LayerId>,
+    /// The excluded ground drawn (the snapshot's list, shared) and each piece in world fractions, projected
+    /// once; both carried over while the list is the same `Arc`.
+    excluded: Arc<[ExcludedGround]>,
+    excluded_world: Arc<Vec<MultiPolygon<f64>>>,
+    /// Bounds of all areas, roads and excluded ground, WGS-84.
     bounds: Option<Rect<f64>>,
     /// Every area in Web Mercator world fractions, by area id: projected once, not once per tile, and
     /// shared with the next snapshot's index while the area is unchanged.
@@ -157,21 +163,21 @@ impl Carried<'_> {
 }
 
 impl TileIndex {
-    /// Indexes the areas of `index` and `roads`. Label points (polylabel) are the slow part, so they are
-    /// computed on all cores.
-    pub fn build(index: &AreaIndex, roads: &[Road]) -> TileIndex {
+    /// Indexes the areas of `index`, `roads` and `excluded`. Label points (polylabel) are the slow part, so
+    /// they are computed on all cores.
+    pub fn build(index: &AreaIndex, roads: &[Road], excluded: Arc<[ExcludedGround]>) -> TileIndex {
         let all: Vec<&Area> = index.areas().iter().collect();
         let (points, world): (Vec<_>, Vec<_>) = per_area(&all)
             .into_iter()
             .map(|(point, world)| (point, Arc::new(world)))
             .unzip();
-        TileIndex::assemble(index, roads, points, world, None)
+        TileIndex::assemble(index, roads, excluded, points, world, None)
     }
 
     /// The tile index of `index` after a change, reusing this one's label points, projected geometries and
     /// tree entries of every area kept with the same layer and geometry (`changed`: the codes whose rows changed;
-    /// `old`: the area index this one was built from; `roads_changed`: the roads are new). Equal to
-    /// [`TileIndex::build`] of `index`.
+    /// `old`: the area index this one was built from; `roads_changed`: the roads are new; `excluded`: new
+    /// unless the same `Arc` as before). Equal to [`TileIndex::build`] of `index`.
     #[must_use]
     pub fn with_changes(
         &self,
@@ -179,6 +185,7 @@ impl TileIndex {
         index: &AreaIndex,
         roads: &[Road],
         roads_changed: bool,
+        excluded: Arc<[ExcludedGround]>,
         changed: &std::collections::HashSet<&str>,
     ) -> TileIndex {
         let areas = index.areas();
@@ -215,12 +222,13 @@ impl TileIndex {
             kept: &kept,
             roads_changed,
         };
-        TileIndex::assemble(index, roads, points, world, Some(&carried))
+        TileIndex::assemble(index, roads, excluded, points, world, Some(&carried))
     }
 
     fn assemble(
         index: &AreaIndex,
         roads: &[Road],
+        excluded: Arc<[ExcludedGround]>,
         points: Vec<Option<Point<f64>>>,
         world: Vec<Arc<MultiPolygon<f64>>>,
         carried: Option<&Carried<'_>>,
@@ -228,6 +236,8 @@ impl TileIndex {
         let areas = index.areas();
         let roads_layer = layer_id("roads");
         let labels_layer = layer_id("labels");
+        let excluded_layer = layer_id("excluded");
+        let excluded_kept = carried.filter(|c| Arc::ptr_eq(&c.old.excluded, &excluded));
         let mut per_layer: Vec<Vec<BoxEntry>> = vec![Vec::new(); LAYERS.len()];
         let mut bounds: Option<Rect<f64>> = None;
         let mut grow = |r: Rect<f64>| {
@@ -252,6 +262,18 @@ impl TileIndex {
                 }
             }
         }
+        if let Some(excluded_layer) = excluded_layer {
+            for (i, piece) in excluded.iter().enumerate() {
+                if let Some(rect) = piece.geometry.bounding_rect() {
+                    grow(rect);
+                    per_layer[excluded_layer].push(rect_entry(rect, i as u32));
+                }
+            }
+        }
+        let excluded_world = match excluded_kept {
+            Some(c) => c.old.excluded_world.clone(),
+            None => Arc::new(excluded.iter().map(|g| to_world(&g.geometry)).collect()),
+        };
         let renumber = carried.and_then(Carried::renumbering);
         let boxes = per_layer
             .into_iter()
@@ -261,6 +283,8 @@ impl TileIndex {
                     if Some(layer) == roads_layer {
                         let old = &c.old.boxes[layer];
                         (!c.roads_changed && old.size() == entries.len()).then(|| old.clone())
+                    } else if Some(layer) == excluded_layer {
+                        excluded_kept.map(|c| c.old.boxes[layer].clone())
                     } else {
                         c.same_tree(&c.old.boxes[layer], &entries, renumber.as_ref())
                     }
@@ -296,6 +320,9 @@ impl TileIndex {
             labels,
             roads_layer,
             labels_layer,
+            excluded_layer,
+            excluded,
+            excluded_world,
             bounds,
             world,
             points,
@@ -334,6 +361,18 @@ impl TileIndex {
         let mut builder = LayerBuilder::new(spec.name, tile, options);
         if Some(layer) == self.labels_layer {
             self.add_labels(index, tile.z(), &query, &mut builder);
+        } else if Some(layer) == self.excluded_layer {
+            for i in self.ids_in(layer, &query) {
+                let (piece, world) = (&self.excluded[i as usize], &self.excluded_world[i as usize]);
+                builder.add_world_multi_polygon(
+                    None,
+                    world,
+                    &[
+                        ("name", piece.name.as_str().into()),
+                        ("kind", piece.kind.as_str().into()),
+                    ],
+                );
+            }
         } else if Some(layer) == self.roads_layer {
             let mut ids: Vec<u32> = self.boxes[layer]
                 .locate_in_envelope_intersecting(&query)
@@ -462,7 +501,7 @@ mod tests {
     fn contents(tiles: &TileIndex, index: &AreaIndex) -> Vec<Vec<(String, [f64; 4])>> {
         let everything = AABB::from_corners([-180.0, -90.0], [180.0, 90.0]);
         let code = |id: u32, layer: usize| {
-            if Some(layer) == tiles.roads_layer {
+            if Some(layer) == tiles.roads_layer || Some(layer) == tiles.excluded_layer {
                 id.to_string()
             } else {
                 index.area(id).code.clone()
@@ -508,7 +547,8 @@ mod tests {
     fn a_patched_index_equals_a_fresh_build() {
         let city = gridmap_data::sample_city();
         let index = AreaIndex::build(city.areas.clone());
-        let tiles = TileIndex::build(&index, &city.roads);
+        let excluded: Arc<[ExcludedGround]> = city.excluded.clone().into();
+        let tiles = TileIndex::build(&index, &city.roads, excluded.clone());
         let micro = city
             .areas
             .iter()
@@ -557,8 +597,15 @@ mod tests {
                 .collect();
             let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
             let patched_index = index.with_changes(upserts, &removed);
-            let patched = tiles.with_changes(&index, &patched_index, &city.roads, false, &changed);
-            let fresh = TileIndex::build(&patched_index, &city.roads);
+            let patched = tiles.with_changes(
+                &index,
+                &patched_index,
+                &city.roads,
+                false,
+                excluded.clone(),
+                &changed,
+            );
+            let fresh = TileIndex::build(&patched_index, &city.roads, excluded.clone());
             assert_eq!(
                 contents(&patched, &patched_index),
                 contents(&fresh, &patched_index),

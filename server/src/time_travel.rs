@@ -26,7 +26,8 @@ pub const HISTORY_CACHE_ENTRIES: usize = 8;
 /// The areas valid in one epoch, indexed; tiles are indexed on first use.
 pub struct PastCity {
     pub index: AreaIndex,
-    /// The live snapshot this was built next to: roads and addresses are not versioned and come from it.
+    /// The live snapshot this was built next to: roads, addresses and excluded ground are not versioned and
+    /// come from it.
     pub base: Arc<Snapshot>,
     tiles: OnceLock<TileIndex>,
 }
@@ -34,8 +35,9 @@ pub struct PastCity {
 impl PastCity {
     /// Per-layer trees and label points, built on first use (a locate does not need them).
     pub fn tiles(&self) -> &TileIndex {
-        self.tiles
-            .get_or_init(|| TileIndex::build(&self.index, &self.base.roads))
+        self.tiles.get_or_init(|| {
+            TileIndex::build(&self.index, &self.base.roads, self.base.excluded.clone())
+        })
     }
 }
 

@@ -442,6 +442,7 @@ pub fn small_city() -> City {
                 geometry: LineString::from(vec![(114.16, s), (114.160_000_3, n)]),
             },
         ],
+        excluded: Vec::new(),
     }
 }
 

@@ -123,6 +123,7 @@ async fn a_snapshot_patched_from_the_change_log_equals_a_fresh_load() {
             areas: vec![shrunk.clone()],
             addresses: Vec::new(),
             roads: Vec::new(),
+            excluded: Vec::new(),
         };
         t.store
             .write_city(&one, &note("planner", 2))

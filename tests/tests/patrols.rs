@@ -126,6 +126,7 @@ fn city() -> City {
         ],
         addresses: Vec::new(),
         roads: Vec::new(),
+        excluded: Vec::new(),
     }
 }
 

@@ -627,6 +627,7 @@ fn block_city() -> City {
         areas,
         addresses: Vec::new(),
         roads: Vec::new(),
+        excluded: Vec::new(),
     }
 }
 

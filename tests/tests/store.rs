@@ -268,6 +268,7 @@ async fn a_failed_write_changes_nothing() {
             areas,
             addresses: city.addresses.clone(),
             roads: city.roads.clone(),
+            excluded: Vec::new(),
         };
         let error = t
             .store
@@ -429,8 +430,17 @@ async fn gdal_opens_the_geopackage() {
         .write_city(&small_city(), &note("alice", 0))
         .await
         .expect("write");
+    // With a piece of excluded ground (a lake with an island), which GDAL reads as a layer of its own.
     let update = City {
         areas: vec![redrawn_grid()],
+        excluded: vec![gridmap_core::ExcludedGround {
+            name: "东湖".to_owned(),
+            kind: gridmap_core::ExcludedKind::Water,
+            geometry: MultiPolygon(vec![Polygon::new(
+                rect_ring(114.03, 33.52, 114.04, 33.53),
+                vec![rect_ring(114.031, 33.521, 114.034, 33.524)],
+            )]),
+        }],
         ..City::default()
     };
     t.store
@@ -457,9 +467,10 @@ async fn gdal_opens_the_geopackage() {
             "3: roads (Line String)",
             "4: reports (Point)",
             "5: patrol_fixes (Point)",
-            "6: staff (None)",
-            "7: report_events (None)",
-            "8: plans (None)",
+            "6: excluded (Multi Polygon)",
+            "7: staff (None)",
+            "8: report_events (None)",
+            "9: plans (None)",
         ] {
             assert!(layers.contains(line), "missing `{line}` in:\n{layers}");
         }
@@ -471,10 +482,20 @@ async fn gdal_opens_the_geopackage() {
                     .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
             })
             .count();
-        // Patrol fixes (issue 5) are a point layer of their own; plans (issue 6) an attribute table.
-        assert_eq!(listed, 8, "{layers}");
+        // Patrol fixes (issue 5) are a point layer of their own; plans (issue 6) an attribute table; excluded
+        // ground (issue 12) a polygon layer.
+        assert_eq!(listed, 9, "{layers}");
 
-        let summary = ogrinfo(&["-ro", "-so", file, "areas", "addresses", "roads", "staff"]);
+        let summary = ogrinfo(&[
+            "-ro",
+            "-so",
+            file,
+            "areas",
+            "addresses",
+            "roads",
+            "staff",
+            "excluded",
+        ]);
         let layer = |name: &str| -> String {
             let start = summary
                 .find(&format!("Layer name: {name}\n"))
@@ -488,6 +509,7 @@ async fn gdal_opens_the_geopackage() {
             ("addresses", "Point", 3),
             ("roads", "Line String", 2),
             ("staff", "None", 3),
+            ("excluded", "Multi Polygon", 1),
         ] {
             let text = layer(name);
             assert!(text.contains(&format!("Geometry: {geometry}\n")), "{text}");
@@ -506,6 +528,13 @@ async fn gdal_opens_the_geopackage() {
         let street = ogrinfo(&["-ro", "-q", file, "areas", "-where", "code = '411104001'"]);
         assert_eq!(street.matches("MULTIPOLYGON (((").count(), 1, "{street}");
         assert_eq!(street.matches("),(").count(), 1, "{street}");
+        // And the lake with its island, its kind and name as fields.
+        let lake = ogrinfo(&["-ro", "-q", file, "excluded"]);
+        assert!(
+            lake.contains("kind (String) = water") && lake.contains("name (String) = 东湖"),
+            "{lake}"
+        );
+        assert_eq!(lake.matches("),(").count(), 1, "{lake}");
     }
     guard.release().await;
 }
@@ -527,6 +556,7 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
         ("areas", "MULTIPOLYGON"),
         ("addresses", "POINT"),
         ("roads", "LINESTRING"),
+        ("excluded", "MULTIPOLYGON"),
     ] {
         let (kind, srid): (String, i32) = sqlx::query_as(
             "SELECT type, srid FROM geometry_columns \
@@ -590,6 +620,13 @@ async fn postgis_tables_are_typed_indexed_and_valid() {
         (7, true, 2),
         "street and community each have the lake"
     );
+    // The kind CHECK of excluded ground holds.
+    let bad_kind = sqlx::query(
+        "INSERT INTO excluded (name, kind, geom) SELECT 'x', 'lava', geom FROM areas LIMIT 1",
+    )
+    .execute(&mut conn)
+    .await;
+    assert!(bad_kind.is_err(), "kind `lava` accepted");
     let parts: i32 = sqlx::query_scalar("SELECT ST_NumGeometries(geom) FROM areas WHERE code = $1")
         .bind(GRID)
         .fetch_one(&mut conn)

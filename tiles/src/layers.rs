@@ -37,6 +37,9 @@ pub const LABEL_FIELDS: &[(&str, &str)] = &[
     ("kind", "String"),
 ];
 
+/// Attributes of the `excluded` layer.
+pub const EXCLUDED_FIELDS: &[(&str, &str)] = &[("name", "String"), ("kind", "String")];
+
 /// Attributes of the `roads` layer.
 pub const ROAD_FIELDS: &[(&str, &str)] = &[("name", "String"), ("class", "String")];
 
@@ -50,9 +53,10 @@ pub const ROAD_FIELDS: &[(&str, &str)] = &[("name", "String"), ("class", "String
 /// | grids | 10–18 | 15 |
 /// | micro_grids | 15–18 | 17 |
 /// | exclusive | 13–18 | 15 |
+/// | excluded | 8–16 | – |
 /// | roads | 10–18 | – |
 /// | labels | 8–18 | – |
-pub const LAYERS: [LayerSpec; 8] = [
+pub const LAYERS: [LayerSpec; 9] = [
     LayerSpec {
         name: "districts",
         min_zoom: 0,
@@ -102,6 +106,15 @@ pub const LAYERS: [LayerSpec; 8] = [
         label_min_zoom: Some(15),
         description: "Exclusive grids (专属网格) overlaying ordinary ones",
         fields: AREA_FIELDS,
+    },
+    LayerSpec {
+        name: "excluded",
+        // As streets: a river or a rail yard is hundreds of metres wide, a few pixels at z8.
+        min_zoom: 8,
+        max_zoom: 16,
+        label_min_zoom: None,
+        description: "Ground no grid takes (水域, 铁路, 军事用地, 其他): water, rail, military, other",
+        fields: EXCLUDED_FIELDS,
     },
     LayerSpec {
         name: "roads",

@@ -23,6 +23,6 @@ pub use coord::{
 pub use encode::{EncodeError, EncodeOptions, LayerBuilder, Tile, Value};
 pub use label::label_point;
 pub use layers::{
-    AREA_FIELDS, COVERAGE_LAYER, LABEL_FIELDS, LAYERS, LayerSpec, ROAD_FIELDS,
+    AREA_FIELDS, COVERAGE_LAYER, EXCLUDED_FIELDS, LABEL_FIELDS, LAYERS, LayerSpec, ROAD_FIELDS,
     composite_zoom_range, layer,
 };

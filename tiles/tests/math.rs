@@ -213,6 +213,10 @@ fn label_accounts_for_shrinking_longitude_degrees() {
 fn layer_table_is_consistent() {
     assert_eq!(layer("micro_grids").unwrap().min_zoom, 15);
     assert_eq!(layer("roads").unwrap().min_zoom, 10);
+    assert_eq!(
+        layer("excluded").unwrap().fields,
+        [("name", "String"), ("kind", "String")]
+    );
     assert!(layer("buildings").is_none());
     for spec in &LAYERS {
         assert!(spec.min_zoom <= spec.max_zoom, "{}", spec.name);
@@ -230,6 +234,7 @@ fn layer_table_is_consistent() {
             "grids",
             "micro_grids",
             "exclusive",
+            "excluded",
             "roads",
             "labels"
         ]

@@ -1,4 +1,4 @@
-//! Vector tiles (MVT 2.1) of the areas, roads and labels, and their `TileJSON` 3.0 documents.
+//! Vector tiles (MVT 2.1) of the areas, excluded ground, roads and labels, and their `TileJSON` 3.0 documents.
 //!
 //! - `GET /tiles/{layer}/{z}/{x}/{y}.mvt` (or `.pbf`): one layer; `GET /tiles/{z}/{x}/{y}.mvt`: every layer
 //!   with content at `z` (a layer has content from its `minzoom` up; beyond its `maxzoom` it is still exact).
@@ -47,7 +47,7 @@ pub fn router() -> Router<Arc<AppState>> {
 /// One layer of one tile.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles",
     params(
-        ("layer" = String, Path, description = "districts, streets, communities, grids, micro_grids, exclusive, roads or labels"),
+        ("layer" = String, Path, description = "districts, streets, communities, grids, micro_grids, exclusive, excluded, roads or labels"),
         ("z" = u32, Path, description = "Zoom, 0..=22"),
         ("x" = u32, Path, description = "Column, 0..2^z"),
         ("y" = String, Path, description = "Row 0..2^z (y = 0 north) with `.mvt` or `.pbf`"),
@@ -311,7 +311,7 @@ pub async fn composite_tilejson(
     let doc = tilejson(
         &state.snapshot(),
         "gridmap",
-        "Grids of community governance: districts to micro-grids, exclusive grids, roads, labels",
+        "Grids of community governance: districts to micro-grids, exclusive grids, ground no grid takes, roads, labels",
         &url,
         (min_zoom, max_zoom),
         &LAYERS.iter().collect::<Vec<_>>(),

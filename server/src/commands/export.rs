@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use gridmap_core::{City, Level};
+use gridmap_core::City;
 
 use crate::cli::StoreArgs;
+use crate::commands::import::ImportLevel;
 use crate::store::{ChangeNote, GpkgStore, GridStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,9 +26,10 @@ pub struct ExportArgs {
     /// File to write; a GeoPackage must not exist yet.
     #[arg(long)]
     pub out: PathBuf,
-    /// Only this level (default: every level).
+    /// Only this level (default: every level and, in a GeoPackage, everything else); `excluded`: the ground
+    /// no grid takes.
     #[arg(long)]
-    pub level: Option<Level>,
+    pub level: Option<ImportLevel>,
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -36,20 +38,35 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     let store = args.store.open(false).await?;
     let mut city = store.load_city().await?;
-    if let Some(level) = args.level {
-        city = City {
-            areas: city
-                .areas
-                .into_iter()
-                .filter(|a| a.level == level)
-                .collect(),
-            ..City::default()
-        };
+    match args.level {
+        Some(ImportLevel::Area(level)) => {
+            city = City {
+                areas: city
+                    .areas
+                    .into_iter()
+                    .filter(|a| a.level == level)
+                    .collect(),
+                ..City::default()
+            };
+        }
+        Some(ImportLevel::Excluded) => {
+            city = City {
+                excluded: city.excluded,
+                ..City::default()
+            };
+        }
+        None => {}
     }
     match args.format {
         Format::Geojson => {
             // One writer for the committed sample and exports: RFC 7946, one feature per line.
-            let json = gridmap_data::city_to_geojson(&city).areas;
+            let json = if args.level == Some(ImportLevel::Excluded) {
+                gridmap_data::excluded_to_geojson(&city.excluded)
+            } else {
+                // One layer per GeoJSON file: the areas (excluded ground with `--level excluded`).
+                city.excluded.clear();
+                gridmap_data::city_to_geojson(&city).areas
+            };
             tokio::fs::write(&args.out, json).await?;
         }
         Format::Gpkg => {
@@ -69,8 +86,9 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "exported {} area(s) to {}",
+        "exported {} area(s) and {} piece(s) of excluded ground to {}",
         city.areas.len(),
+        city.excluded.len(),
         args.out.display()
     );
     Ok(())

@@ -1,5 +1,6 @@
 //! What changed since a snapshot, on both backends: the SQL behind
-//! [`GridStore::changes_since`](super::GridStore::changes_since).
+//! [`GridStore::changes_since`](super::GridStore::changes_since) (and, with the same reads, the whole city for
+//! [`GridStore::load_city`](super::GridStore::load_city)).
 //!
 //! `gridmap_changes` (`migrations/*/0007_change_log.sql`) holds, per area code and layer, the last data
 //! version that touched it. One read transaction takes the current version, the codes logged after the
@@ -9,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use gridmap_core::{Address, Area, Road};
+use gridmap_core::{Address, Area, City, ExcludedGround, Road};
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
@@ -25,8 +26,8 @@ struct Logged {
     codes: BTreeSet<String>,
     /// A whole area or staff layer changed (TRUNCATE): only a full reload is right.
     everything: bool,
-    addresses: bool,
-    roads: bool,
+    /// Layers logged whole (addresses, roads, excluded ground) that changed: read again entirely.
+    layers: BTreeSet<String>,
 }
 
 impl Logged {
@@ -34,8 +35,9 @@ impl Logged {
         let mut logged = Logged::default();
         for (layer, code) in rows {
             match (layer.as_str(), code.is_empty()) {
-                ("addresses", _) => logged.addresses = true,
-                ("roads", _) => logged.roads = true,
+                ("addresses" | "roads" | "excluded", _) => {
+                    logged.layers.insert(layer);
+                }
                 (_, true) => logged.everything = true,
                 (_, false) => {
                     logged.codes.insert(code);
@@ -43,6 +45,10 @@ impl Logged {
             }
         }
         logged
+    }
+
+    fn changed(&self, layer: &str) -> bool {
+        self.layers.contains(layer)
     }
 
     /// `None` when the changes are better read as a whole city.
@@ -65,9 +71,11 @@ trait LogReader: Send {
     async fn versions(&mut self) -> Result<(i64, i64), StoreError>;
     /// `(layer, code)` of every log row after `since`.
     async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError>;
-    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError>;
+    /// The current version of the areas of `codes` (`None`: of every area), with staff.
+    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError>;
     async fn addresses(&mut self) -> Result<Vec<Address>, StoreError>;
     async fn roads(&mut self) -> Result<Vec<Road>, StoreError>;
+    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError>;
 }
 
 #[async_trait]
@@ -87,14 +95,17 @@ impl LogReader for PgConnection {
                 .await?,
         )
     }
-    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError> {
-        super::postgis::load_current_areas(self, Some(codes)).await
+    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError> {
+        super::postgis::load_current_areas(self, codes).await
     }
     async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         super::postgis::load_addresses(self).await
     }
     async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
         super::postgis::load_roads(self).await
+    }
+    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError> {
+        super::postgis::load_excluded(self).await
     }
 }
 
@@ -115,14 +126,17 @@ impl LogReader for SqliteConnection {
                 .await?,
         )
     }
-    async fn current_areas(&mut self, codes: &[String]) -> Result<Vec<Area>, StoreError> {
-        super::gpkg::load_current_areas(self, Some(codes)).await
+    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError> {
+        super::gpkg::load_current_areas(self, codes).await
     }
     async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         super::gpkg::load_addresses(self).await
     }
     async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
         super::gpkg::load_roads(self).await
+    }
+    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError> {
+        super::gpkg::load_excluded(self).await
     }
 }
 
@@ -136,20 +150,55 @@ async fn read_changes(conn: &mut impl LogReader, since: i64) -> Result<CityChang
     let Some(codes) = logged.codes() else {
         return Ok(CityChanges::Unknown);
     };
-    let areas = conn.current_areas(&codes).await?;
-    let addresses = if logged.addresses {
+    let areas = conn.current_areas(Some(&codes)).await?;
+    let addresses = if logged.changed("addresses") {
         Some(conn.addresses().await?)
     } else {
         None
     };
-    let roads = if logged.roads {
+    let roads = if logged.changed("roads") {
         Some(conn.roads().await?)
     } else {
         None
     };
+    let excluded = if logged.changed("excluded") {
+        Some(conn.excluded().await?)
+    } else {
+        None
+    };
     Ok(CityChanges::Delta(CityDelta::new(
-        version, codes, areas, addresses, roads,
+        version, codes, areas, addresses, roads, excluded,
     )))
+}
+
+/// The whole city, the same on both backends; `conn` is inside one read transaction.
+async fn read_city(conn: &mut impl LogReader) -> Result<City, StoreError> {
+    Ok(City {
+        areas: conn.current_areas(None).await?,
+        addresses: conn.addresses().await?,
+        roads: conn.roads().await?,
+        excluded: conn.excluded().await?,
+    })
+}
+
+/// [`GridStore::load_city`](super::GridStore::load_city) on PostGIS: every layer from one snapshot.
+pub(crate) async fn pg_load_city(pool: &PgPool) -> Result<City, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let city = read_city(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(city)
+}
+
+/// [`GridStore::load_city`](super::GridStore::load_city) on a GeoPackage: one read transaction, so every layer
+/// comes from the same file state.
+pub(crate) async fn gpkg_load_city(pool: &SqlitePool) -> Result<City, StoreError> {
+    let mut tx = pool.begin().await?;
+    let city = read_city(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(city)
 }
 
 pub(crate) async fn pg_changes_since(pool: &PgPool, since: i64) -> Result<CityChanges, StoreError> {
@@ -184,6 +233,7 @@ mod tests {
             ("staff", "411104001001001"),
             ("staff", "411104001001002"),
             ("roads", ""),
+            ("excluded", ""),
         ];
         let logged = Logged::of(
             rows.iter()
@@ -197,7 +247,9 @@ mod tests {
                 "411104001001002".to_owned()
             ])
         );
-        assert!(logged.roads && !logged.addresses);
+        assert!(
+            logged.changed("roads") && logged.changed("excluded") && !logged.changed("addresses")
+        );
         let truncated = Logged::of(vec![("areas".to_owned(), String::new())]);
         assert_eq!(truncated.codes(), None);
     }

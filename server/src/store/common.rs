@@ -7,7 +7,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use geo::Winding;
 use geo_types::{Geometry, LineString, MultiPolygon};
 use geozero::wkb::{FromWkb, WkbDialect};
-use gridmap_core::{Area, GridKind, Level, StaffMember, StaffRole};
+use gridmap_core::{Area, ExcludedGround, ExcludedKind, GridKind, Level, StaffMember, StaffRole};
 
 use super::StoreError;
 
@@ -38,13 +38,18 @@ pub(crate) fn is_oriented(geometry: &MultiPolygon<f64>) -> bool {
 
 /// The geometry as written: oriented, non-empty.
 pub(crate) fn oriented_geometry(area: &Area) -> Result<Geometry<f64>, StoreError> {
-    if area.geometry.0.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "area `{}` has an empty geometry",
-            area.code
-        )));
+    oriented_multipolygon(&format!("area `{}`", area.code), &area.geometry)
+}
+
+/// A multipolygon as written (`what` names it in errors): oriented, non-empty.
+pub(crate) fn oriented_multipolygon(
+    what: &str,
+    geometry: &MultiPolygon<f64>,
+) -> Result<Geometry<f64>, StoreError> {
+    if geometry.0.is_empty() {
+        return Err(StoreError::Invalid(format!("{what} has an empty geometry")));
     }
-    let mut geometry = area.geometry.clone();
+    let mut geometry = geometry.clone();
     if !is_oriented(&geometry) {
         orient(&mut geometry);
     }
@@ -167,6 +172,48 @@ pub(crate) fn area_from_row(dialect: WkbDialect, row: AreaRow) -> Result<Area, S
         parent,
         staff: Vec::new(),
     })
+}
+
+/// `(name, kind, geometry)` as both stores select excluded ground.
+pub(crate) type ExcludedRow = (String, String, Vec<u8>);
+
+/// Excluded ground from its stored row.
+pub(crate) fn excluded_from_row(
+    dialect: WkbDialect,
+    (name, kind, geom): ExcludedRow,
+) -> Result<ExcludedGround, StoreError> {
+    let what = format!("excluded ground `{name}`");
+    Ok(ExcludedGround {
+        kind: ExcludedKind::from_str(&kind)
+            .map_err(|_| StoreError::Invalid(format!("{what} has unknown kind `{kind}`")))?,
+        geometry: decode_multipolygon(&what, &geom, dialect)?,
+        name,
+    })
+}
+
+/// Excluded ground's geometries as written: oriented, non-empty.
+pub(crate) fn oriented_excluded(
+    ground: &[ExcludedGround],
+) -> Result<Vec<Geometry<f64>>, StoreError> {
+    ground
+        .iter()
+        .map(|g| oriented_multipolygon(&format!("excluded ground `{}`", g.name), &g.geometry))
+        .collect()
+}
+
+/// Ground handed to [`GridStore::replace_excluded`](super::GridStore::replace_excluded) must all be of the
+/// kind replaced, else a later replacement of its own kind would leave it behind.
+pub(crate) fn check_excluded_kind(
+    kind: ExcludedKind,
+    ground: &[ExcludedGround],
+) -> Result<(), StoreError> {
+    match ground.iter().find(|g| g.kind != kind) {
+        Some(g) => Err(StoreError::Invalid(format!(
+            "excluded ground `{}` is {}, not {kind}",
+            g.name, g.kind
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

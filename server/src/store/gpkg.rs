@@ -15,14 +15,17 @@ use geo::BoundingRect;
 use geo_types::{Geometry, Point, Rect};
 use geozero::wkb::{FromWkb, WkbDialect};
 use geozero::{CoordDimensions, ToWkb};
-use gridmap_core::{Address, Area, City, GridKind, Report, Road, StaffMember};
+use gridmap_core::{
+    Address, Area, City, ExcludedGround, ExcludedKind, GridKind, Report, Road, StaffMember,
+};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::common::{
-    AreaRow, SQLITE_BATCH_ROWS, area_from_row, decode_linestring, geometry_error, group_staff,
-    oriented_geometry, parse_role, stored_time,
+    AreaRow, ExcludedRow, SQLITE_BATCH_ROWS, area_from_row, check_excluded_kind, decode_linestring,
+    excluded_from_row, geometry_error, group_staff, oriented_excluded, oriented_geometry,
+    parse_role, stored_time,
 };
 use super::report_rows::{
     EVENT_COLUMNS, EventRow, REPORT_COLUMNS, ReportRow, assemble, chain_json, enum_name,
@@ -206,6 +209,7 @@ struct Encoded {
     areas: Vec<Vec<u8>>,
     addresses: Vec<Vec<u8>>,
     roads: Vec<Vec<u8>>,
+    excluded: EncodedAreas,
     area_extent: Option<Rect<f64>>,
     address_extent: Option<Rect<f64>>,
     road_extent: Option<Rect<f64>>,
@@ -223,6 +227,20 @@ pub(super) fn encode_areas(areas: &[Area]) -> Result<EncodedAreas, StoreError> {
             let geometry = oriented_geometry(area)?;
             extend(&mut extent, &geometry);
             gpkg_blob(&area.code, &geometry)
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((blobs, extent))
+}
+
+/// Excluded ground's geometries as GeoPackage binary, and their extent.
+fn encode_excluded(ground: &[ExcludedGround]) -> Result<EncodedAreas, StoreError> {
+    let mut extent = None;
+    let blobs = oriented_excluded(ground)?
+        .iter()
+        .zip(ground)
+        .map(|(geometry, g)| {
+            extend(&mut extent, geometry);
+            gpkg_blob(&g.name, geometry)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((blobs, extent))
@@ -255,6 +273,7 @@ impl Encoded {
             areas,
             addresses,
             roads,
+            excluded: encode_excluded(&city.excluded)?,
             area_extent,
             address_extent,
             road_extent,
@@ -382,6 +401,36 @@ async fn insert_roads(
     Ok(())
 }
 
+/// Deletes the excluded ground of `kind`; returns how many pieces.
+async fn delete_excluded(
+    conn: &mut SqliteConnection,
+    kind: ExcludedKind,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM excluded WHERE kind = ?1")
+        .bind(kind.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+async fn insert_excluded(
+    conn: &mut SqliteConnection,
+    ground: &[ExcludedGround],
+    blobs: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    let rows: Vec<(&ExcludedGround, &Vec<u8>)> = ground.iter().zip(blobs).collect();
+    for chunk in rows.chunks(SQLITE_BATCH_ROWS) {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO excluded (name, kind, geom) ");
+        insert.push_values(chunk, |mut row, (g, blob)| {
+            row.push_bind(g.name.as_str())
+                .push_bind(g.kind.as_str())
+                .push_bind(blob.as_slice());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The current version of every area (or of `codes` only), with staff, in stored order.
 pub(super) async fn load_current_areas(
     conn: &mut SqliteConnection,
@@ -457,6 +506,19 @@ pub(super) async fn load_roads(conn: &mut SqliteConnection) -> Result<Vec<Road>,
         .collect()
 }
 
+/// All excluded ground, in stored order.
+pub(super) async fn load_excluded(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<ExcludedGround>, StoreError> {
+    let rows: Vec<ExcludedRow> =
+        sqlx::query_as("SELECT name, kind, geom FROM excluded ORDER BY fid")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|row| excluded_from_row(WkbDialect::Geopackage, row))
+        .collect()
+}
+
 #[async_trait]
 impl GridStore for GpkgStore {
     fn backend(&self) -> &'static str {
@@ -476,17 +538,7 @@ impl GridStore for GpkgStore {
     }
 
     async fn load_city(&self) -> Result<City, StoreError> {
-        // One read transaction: the four layers come from the same snapshot.
-        let mut tx = self.pool.begin().await?;
-        let areas = load_current_areas(&mut tx, None).await?;
-        let addresses = load_addresses(&mut tx).await?;
-        let roads = load_roads(&mut tx).await?;
-        tx.commit().await?;
-        Ok(City {
-            areas,
-            addresses,
-            roads,
-        })
+        super::changes::gpkg_load_city(&self.pool).await
     }
 
     async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError> {
@@ -506,6 +558,7 @@ impl GridStore for GpkgStore {
         insert_staff(&mut tx, &city.areas).await?;
         insert_addresses(&mut tx, city, &encoded.addresses).await?;
         insert_roads(&mut tx, city, &encoded.roads).await?;
+        insert_excluded(&mut tx, &city.excluded, &encoded.excluded.0).await?;
 
         if !city.areas.is_empty() {
             touch_contents(&mut tx, "areas", &at, encoded.area_extent).await?;
@@ -517,11 +570,30 @@ impl GridStore for GpkgStore {
         if !city.roads.is_empty() {
             touch_contents(&mut tx, "roads", &at, encoded.road_extent).await?;
         }
+        if !city.excluded.is_empty() {
+            touch_contents(&mut tx, "excluded", &at, encoded.excluded.1).await?;
+        }
         tx.commit().await?;
         Ok(WriteOutcome {
             inserted: city.areas.len(),
             superseded: closed.len(),
         })
+    }
+
+    async fn replace_excluded(
+        &self,
+        kind: ExcludedKind,
+        ground: &[ExcludedGround],
+    ) -> Result<u64, StoreError> {
+        check_excluded_kind(kind, ground)?;
+        let (blobs, extent) = encode_excluded(ground)?;
+        let mut tx = self.pool.begin().await?;
+        let removed = delete_excluded(&mut tx, kind).await?;
+        insert_excluded(&mut tx, ground, &blobs).await?;
+        let at = gpkg_time(stored_time(Utc::now()));
+        touch_contents(&mut tx, "excluded", &at, extent).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError> {

@@ -11,7 +11,7 @@ mod report_rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gridmap_core::{Address, Area, City, Report, Road, Stage};
+use gridmap_core::{Address, Area, City, ExcludedGround, ExcludedKind, Report, Road, Stage};
 
 pub use gpkg::GpkgStore;
 pub use patrols::{FixQuery, StoredFix, WorkerFixes};
@@ -118,6 +118,8 @@ pub struct CityDelta {
     pub addresses: Option<Vec<Address>>,
     /// Every road, when any changed; `None`: unchanged.
     pub roads: Option<Vec<Road>>,
+    /// All excluded ground, when any changed; `None`: unchanged.
+    pub excluded: Option<Vec<ExcludedGround>>,
 }
 
 impl CityDelta {
@@ -128,6 +130,7 @@ impl CityDelta {
         areas: Vec<Area>,
         addresses: Option<Vec<Address>>,
         roads: Option<Vec<Road>>,
+        excluded: Option<Vec<ExcludedGround>>,
     ) -> CityDelta {
         let current: std::collections::HashSet<&str> =
             areas.iter().map(|a| a.code.as_str()).collect();
@@ -141,6 +144,7 @@ impl CityDelta {
             removed,
             addresses,
             roads,
+            excluded,
         }
     }
 
@@ -159,6 +163,7 @@ impl CityDelta {
             && self.removed.is_empty()
             && self.addresses.is_none()
             && self.roads.is_none()
+            && self.excluded.is_none()
     }
 }
 
@@ -171,12 +176,19 @@ pub trait GridStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// True when no area was ever stored.
     async fn is_empty(&self) -> Result<bool, StoreError>;
-    /// The current version of every area, with staff; addresses and roads; each in the order
-    /// written (so a city written once into an empty store comes back equal).
+    /// The current version of every area, with staff; addresses, roads and excluded ground; each in the
+    /// order written (so a city written once into an empty store comes back equal).
     async fn load_city(&self) -> Result<City, StoreError>;
     /// Writes areas (a new version for codes already present; the old one is closed, never overwritten),
-    /// their staff, and the addresses and roads, in one transaction: all or nothing.
+    /// their staff, and adds the addresses, roads and excluded ground, in one transaction: all or nothing.
     async fn write_city(&self, city: &City, note: &ChangeNote) -> Result<WriteOutcome, StoreError>;
+    /// Replaces all excluded ground of `kind` with `ground` (every piece of that kind) in one transaction;
+    /// returns how many pieces were removed. Other kinds are left alone, so re-importing a file is idempotent.
+    async fn replace_excluded(
+        &self,
+        kind: ExcludedKind,
+        ground: &[ExcludedGround],
+    ) -> Result<u64, StoreError>;
     /// Every version of one area, oldest first. Staff is not versioned: only the current
     /// version carries it.
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;

@@ -10,13 +10,16 @@ use chrono::{DateTime, Utc};
 use geo_types::{Geometry, Point};
 use geozero::wkb::WkbDialect;
 use geozero::{CoordDimensions, ToWkb};
-use gridmap_core::{Address, Area, City, GridKind, Report, Road, StaffMember};
+use gridmap_core::{
+    Address, Area, City, ExcludedGround, ExcludedKind, GridKind, Report, Road, StaffMember,
+};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::common::{
-    AreaRow, POSTGRES_BATCH_ROWS, area_from_row, decode_linestring, geometry_error, group_staff,
+    AreaRow, ExcludedRow, POSTGRES_BATCH_ROWS, area_from_row, check_excluded_kind,
+    decode_linestring, excluded_from_row, geometry_error, group_staff, oriented_excluded,
     oriented_geometry, parse_role, stored_time,
 };
 use super::report_rows::{
@@ -268,6 +271,49 @@ async fn insert_roads(
     Ok(())
 }
 
+/// Deletes the excluded ground of `kind`; returns how many pieces.
+async fn delete_excluded(conn: &mut PgConnection, kind: ExcludedKind) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM excluded WHERE kind = $1")
+        .bind(kind.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+async fn insert_excluded(
+    conn: &mut PgConnection,
+    ground: &[ExcludedGround],
+    ground_wkb: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    for (ground, wkbs) in ground
+        .chunks(POSTGRES_BATCH_ROWS)
+        .zip(ground_wkb.chunks(POSTGRES_BATCH_ROWS))
+    {
+        sqlx::query(
+            "INSERT INTO excluded (name, kind, geom) \
+             SELECT name, kind, ST_GeomFromWKB(wkb, 4326) \
+             FROM UNNEST($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY \
+                  AS t(name, kind, wkb, ord) \
+             ORDER BY ord",
+        )
+        .bind(ground.iter().map(|g| g.name.as_str()).collect::<Vec<_>>())
+        .bind(ground.iter().map(|g| g.kind.as_str()).collect::<Vec<_>>())
+        .bind(wkbs)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Excluded ground's geometries as WKB, oriented as stored.
+fn encode_excluded(ground: &[ExcludedGround]) -> Result<Vec<Vec<u8>>, StoreError> {
+    oriented_excluded(ground)?
+        .iter()
+        .zip(ground)
+        .map(|(geometry, g)| wkb(&g.name, geometry))
+        .collect()
+}
+
 /// The current version of every area (or of `codes` only), with staff, in stored order.
 pub(super) async fn load_current_areas(
     conn: &mut PgConnection,
@@ -337,6 +383,19 @@ pub(super) async fn load_roads(conn: &mut PgConnection) -> Result<Vec<Road>, Sto
         .collect()
 }
 
+/// All excluded ground, in stored order.
+pub(super) async fn load_excluded(
+    conn: &mut PgConnection,
+) -> Result<Vec<ExcludedGround>, StoreError> {
+    let rows: Vec<ExcludedRow> =
+        sqlx::query_as("SELECT name, kind, ST_AsBinary(geom) FROM excluded ORDER BY fid")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|row| excluded_from_row(WkbDialect::Wkb, row))
+        .collect()
+}
+
 #[async_trait]
 impl GridStore for PostgisStore {
     fn backend(&self) -> &'static str {
@@ -356,20 +415,7 @@ impl GridStore for PostgisStore {
     }
 
     async fn load_city(&self) -> Result<City, StoreError> {
-        // One snapshot for the four tables.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let areas = load_current_areas(&mut tx, None).await?;
-        let addresses = load_addresses(&mut tx).await?;
-        let roads = load_roads(&mut tx).await?;
-        tx.commit().await?;
-        Ok(City {
-            areas,
-            addresses,
-            roads,
-        })
+        super::changes::pg_load_city(&self.pool).await
     }
 
     async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError> {
@@ -385,6 +431,7 @@ impl GridStore for PostgisStore {
             .iter()
             .map(|r| wkb(&r.name, &Geometry::LineString(r.geometry.clone())))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let excluded_wkb = encode_excluded(&city.excluded)?;
         let codes: Vec<&str> = city.areas.iter().map(|a| a.code.as_str()).collect();
 
         // Dropping `tx` on any error below rolls everything back.
@@ -394,11 +441,26 @@ impl GridStore for PostgisStore {
         insert_staff(&mut tx, &city.areas).await?;
         insert_addresses(&mut tx, city).await?;
         insert_roads(&mut tx, city, &road_wkb).await?;
+        insert_excluded(&mut tx, &city.excluded, &excluded_wkb).await?;
         tx.commit().await?;
         Ok(WriteOutcome {
             inserted: city.areas.len(),
             superseded: closed.len(),
         })
+    }
+
+    async fn replace_excluded(
+        &self,
+        kind: ExcludedKind,
+        ground: &[ExcludedGround],
+    ) -> Result<u64, StoreError> {
+        check_excluded_kind(kind, ground)?;
+        let ground_wkb = encode_excluded(ground)?;
+        let mut tx = self.pool.begin().await?;
+        let removed = delete_excluded(&mut tx, kind).await?;
+        insert_excluded(&mut tx, ground, &ground_wkb).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 
     async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError> {
