@@ -32,7 +32,7 @@ use chromiumoxide::layout::Point as PagePoint;
 use chromiumoxide::page::ScreenshotParams;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
-use geo::{Contains, MultiPolygon, Point};
+use geo::{Contains, Intersects, MultiPolygon, Point};
 use gridmap_core::{Address, Area, City, Level, StaffRole};
 use gridmap_server::state::ApiConfig;
 use gridmap_tests::{Backend, TestServer, fresh_store, in_ci, note};
@@ -1343,8 +1343,29 @@ async fn coverage_picture(page: &Page) -> PathBuf {
     reason = "one planner's session, told in order"
 )]
 async fn the_planner_splits_a_grid_and_commits() {
-    const COMMUNITY: &str = "411104001001";
-    const SPLIT: &str = "411104001001001";
+    let city = gridmap_data::sample_city();
+    split_and_commit(&city, "411104001001", "411104001001001", "planner.png").await;
+}
+
+/// 和平社区, which the river (沙河) crosses, with the river left undeclared (no excluded ground): its river
+/// ground is a gap that was there before any plan. The split is still clean, the river is drawn muted and
+/// listed apart as an existing problem, and the commit goes through.
+#[tokio::test]
+async fn the_planner_splits_a_grid_in_a_river_community() {
+    let mut city = gridmap_data::sample_city();
+    city.excluded.clear();
+    split_and_commit(&city, RIVER_COMMUNITY, RIVER_SPLIT, "planner-river.png").await;
+}
+
+/// A community the river crosses (和平社区) and its grid split in the test (two columns of micro-grids).
+const RIVER_COMMUNITY: &str = "411104004003";
+const RIVER_SPLIT: &str = "411104004003001";
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one planner's session, told in order"
+)]
+async fn split_and_commit(city: &City, community: &str, split: &str, picture: &str) {
     let Some(chromium) = chromium() else {
         assert!(
             !in_ci(),
@@ -1354,8 +1375,18 @@ async fn the_planner_splits_a_grid_and_commits() {
         return;
     };
     let started = Instant::now();
-    let city = gridmap_data::sample_city();
-    let cut = gridmap_tests::micro_column_cut(&city, SPLIT);
+    let cut = gridmap_tests::micro_column_cut(city, split);
+    // Ground of the community no grid takes and nobody declared: an existing gap the page shows apart.
+    let undeclared = city.excluded.is_empty()
+        && city.areas.iter().any(|a| a.code == community)
+        && gridmap_data::sample_water().intersects(
+            &city
+                .areas
+                .iter()
+                .find(|a| a.code == community)
+                .expect("the community")
+                .geometry,
+        );
     // An address of the split grid's eastern part, found by containment (boundaries left out).
     let moved = city
         .addresses
@@ -1364,7 +1395,7 @@ async fn the_planner_splits_a_grid_and_commits() {
         .expect("an address in the eastern part");
     let (t, guard) = fresh_store(Backend::Gpkg).await;
     t.store
-        .write_city(&city, &note("browser test", 1))
+        .write_city(city, &note("browser test", 1))
         .await
         .expect("write the sample city");
     let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
@@ -1375,7 +1406,7 @@ async fn the_planner_splits_a_grid_and_commits() {
     problems.watch(&page).await;
     page.enable_log().await.expect("enable the Log domain");
 
-    page.goto(format!("{}/?mode=plan&community={COMMUNITY}", server.base))
+    page.goto(format!("{}/?mode=plan&community={community}", server.base))
         .await
         .expect("open the page");
     map_idle(&page).await;
@@ -1388,7 +1419,7 @@ async fn the_planner_splits_a_grid_and_commits() {
     .await;
     assert_eq!(
         eval(&page, "gridmap.planner.state.community").await,
-        COMMUNITY
+        community
     );
 
     // Draw the line (terra-draw's API, as a finished drawing), which splits the grid under it.
@@ -1397,7 +1428,7 @@ async fn the_planner_splits_a_grid_and_commits() {
     eval(
         &page,
         &format!(
-            "(async () => {{ gridmap.planner.select(['{SPLIT}']); const a = await gridmap.planner.drawSplitLine({line}); return a.status; }})()"
+            "(async () => {{ gridmap.planner.select(['{split}']); const a = await gridmap.planner.drawSplitLine({line}); return a.status; }})()"
         ),
     )
     .await;
@@ -1433,7 +1464,36 @@ async fn the_planner_splits_a_grid_and_commits() {
     );
     eval(&page, "(() => { document.querySelector('#plan-impact [data-impact=addresses]').open = true; return true; })()").await;
     map_idle(&page).await;
-    let shot = screenshot(&page, "planner.png").await;
+    let existing = eval(
+        &page,
+        "document.querySelectorAll('#plan-existing li').length",
+    )
+    .await;
+    if undeclared {
+        // The river: listed apart, drawn muted, and the commit stays possible.
+        assert!(
+            existing.as_u64().is_some_and(|n| n >= 1),
+            "the river gap listed as existing: {existing}"
+        );
+        assert_eq!(
+            text_of(&page, "#plan-existing-count").await,
+            format!("原有问题: {existing}")
+        );
+        let drawn = eval(
+            &page,
+            "map.queryRenderedFeatures({layers: ['plan-existing-fill']}).length",
+        )
+        .await;
+        assert!(drawn.as_u64().is_some_and(|n| n >= 1), "drawn: {drawn}");
+    } else {
+        assert_eq!(existing, 0, "no existing problem");
+    }
+    assert_eq!(
+        eval(&page, "document.getElementById('plan-commit').disabled").await,
+        false,
+        "the commit button is enabled for a plan with no new problem"
+    );
+    let shot = screenshot(&page, picture).await;
 
     click_on(&page, "#plan-commit").await;
     wait_for(
@@ -1497,7 +1557,7 @@ async fn the_planner_splits_a_grid_and_commits() {
             past,
             "tile URL {url}"
         );
-        assert!(drawn.contains(&SPLIT.to_owned()), "{SPLIT} in {drawn:?}");
+        assert!(drawn.contains(&split.to_owned()), "{split} in {drawn:?}");
         assert_eq!(
             drawn.contains(&new_code),
             !past,
@@ -1516,7 +1576,7 @@ async fn the_planner_splits_a_grid_and_commits() {
     driver.abort();
     guard.release().await;
     println!(
-        "planner browser test: {:.1} s, {SPLIT} split, {} now in {new_code}, screenshot {}",
+        "planner browser test: {:.1} s, {split} split, {} now in {new_code}, screenshot {}",
         started.elapsed().as_secs_f64(),
         moved.full,
         shot.display()

@@ -136,7 +136,7 @@ fn evaluate(
     let Applied { outcome, extent } = applied;
     let before = snapshot.index.areas();
     // Validation reads whole families around what the plan touches, before and after it, not the city.
-    let judged = check(&snapshot.index, &outcome, rules, &[]);
+    let judged = check(&snapshot.index, &outcome, rules, &snapshot.excluded);
     // Nothing outside the changed areas' old and new extent changes grid: impact on that part only.
     let local: Vec<Area> = extent.map_or_else(Vec::new, |r| areas_meeting(before, r));
     let local_after = outcome.areas_after(&local);
