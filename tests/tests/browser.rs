@@ -32,7 +32,7 @@ use chromiumoxide::layout::Point as PagePoint;
 use chromiumoxide::page::ScreenshotParams;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
-use geo::{Contains, Intersects, MultiPolygon, Point};
+use geo::{BooleanOps, Contains, GeodesicArea, MultiPolygon, Point};
 use gridmap_core::{Address, Area, City, Level, StaffRole};
 use gridmap_server::state::ApiConfig;
 use gridmap_tests::{Backend, TestServer, fresh_store, in_ci, note};
@@ -1379,14 +1379,17 @@ async fn split_and_commit(city: &City, community: &str, split: &str, picture: &s
     // Ground of the community no grid takes and nobody declared: an existing gap the page shows apart.
     let undeclared = city.excluded.is_empty()
         && city.areas.iter().any(|a| a.code == community)
-        && gridmap_data::sample_water().intersects(
-            &city
-                .areas
-                .iter()
-                .find(|a| a.code == community)
-                .expect("the community")
-                .geometry,
-        );
+        && gridmap_data::sample_water()
+            .intersection(
+                &city
+                    .areas
+                    .iter()
+                    .find(|a| a.code == community)
+                    .expect("the community")
+                    .geometry,
+            )
+            .geodesic_area_unsigned()
+            > 1.0;
     // An address of the split grid's eastern part, found by containment (boundaries left out).
     let moved = city
         .addresses
