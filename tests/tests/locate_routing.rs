@@ -300,6 +300,8 @@ fn routed_by_lookup(answer: &Value) -> Routed {
     Some((code.to_owned(), rule.to_owned(), distance_m))
 }
 
+/// Same area and rule; distances to 1e-6 m: a report's point comes through a JSON body, which `serde_json` (without
+/// its `float_roundtrip` feature) may read one unit in the last place off the query's exact parse.
 fn same(got: &Routed, want: &Routed) -> bool {
     match (got, want) {
         (None, None) => true,
@@ -328,6 +330,69 @@ fn assert_batch_agrees(
             assert!(result["rule"].is_null(), "{what}: point {i}: {result}");
         }
     }
+}
+
+/// `POST /v1/locate` agrees with the reports: the category in the body or the query, none, and per feature.
+async fn check_batches(
+    server: &TestServer,
+    points: &[Coord<f64>],
+    routes: &HashMap<(usize, Category), Routed>,
+) {
+    let pairs: Vec<[f64; 2]> = points.iter().map(|p| [p.x, p.y]).collect();
+    for (n, category) in Category::ALL.into_iter().enumerate() {
+        let (status, _, batch) = if n.is_multiple_of(2) {
+            post_json(
+                server,
+                "/v1/locate",
+                &json!({"points": pairs, "category": category.code()}),
+            )
+            .await
+        } else {
+            post_json(
+                server,
+                &format!("/v1/locate?category={}", category.code()),
+                &json!({"points": pairs}),
+            )
+            .await
+        };
+        assert_eq!(status, 200, "{batch}");
+        assert_batch_agrees(
+            &batch,
+            |_| category,
+            routes,
+            &format!("batch of {category:?}"),
+        );
+    }
+    let (_, _, plain) = post_json(server, "/v1/locate", &json!({"points": pairs})).await;
+    assert_batch_agrees(
+        &plain,
+        |_| Category::Other,
+        routes,
+        "batch without a category",
+    );
+    // Features: each its own category, every fifth none (the batch's, 08).
+    let own = |i: usize| (!i.is_multiple_of(5)).then(|| Category::ALL[i % Category::ALL.len()]);
+    let features: Vec<Value> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let properties = own(i).map_or(json!({"name": "x"}), |c| json!({"category": c.code()}));
+            json!({"type": "Feature", "properties": properties, "geometry": {"type": "Point", "coordinates": [p.x, p.y]}})
+        })
+        .collect();
+    let (status, _, batch) = post_json(
+        server,
+        "/v1/locate?category=08",
+        &json!({"type": "FeatureCollection", "features": features}),
+    )
+    .await;
+    assert_eq!(status, 200, "{batch}");
+    assert_batch_agrees(
+        &batch,
+        |i| own(i).unwrap_or(Category::Construction),
+        routes,
+        "features",
+    );
 }
 
 async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, String, Value) {
@@ -412,38 +477,7 @@ async fn locate_names_whom_a_report_of_each_category_is_routed_to() {
         }
         assert_eq!(default_answers, other_answers);
 
-        // The batch: the category in the body or the query, and per feature.
-        let pairs: Vec<[f64; 2]> = points.iter().map(|p| [p.x, p.y]).collect();
-        for (n, category) in Category::ALL.into_iter().enumerate() {
-            let (status, _, batch) = if n % 2 == 0 {
-                post_json(&server, "/v1/locate", &json!({"points": pairs, "category": category.code()})).await
-            } else {
-                post_json(&server, &format!("/v1/locate?category={}", category.code()), &json!({"points": pairs}))
-                    .await
-            };
-            assert_eq!(status, 200, "{batch}");
-            assert_batch_agrees(&batch, |_| category, &routes, &format!("batch of {category:?}"));
-        }
-        let (_, _, plain) = post_json(&server, "/v1/locate", &json!({"points": pairs})).await;
-        assert_batch_agrees(&plain, |_| Category::Other, &routes, "batch without a category");
-        // Features: each its own category, every fifth none (the batch's, 08).
-        let own = |i: usize| (i % 5 != 0).then(|| Category::ALL[i % Category::ALL.len()]);
-        let features: Vec<Value> = points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let properties = own(i).map_or(json!({"name": "x"}), |c| json!({"category": c.code()}));
-                json!({"type": "Feature", "properties": properties, "geometry": {"type": "Point", "coordinates": [p.x, p.y]}})
-            })
-            .collect();
-        let (status, _, batch) = post_json(
-            &server,
-            "/v1/locate?category=08",
-            &json!({"type": "FeatureCollection", "features": features}),
-        )
-        .await;
-        assert_eq!(status, 200, "{batch}");
-        assert_batch_agrees(&batch, |i| own(i).unwrap_or(Category::Construction), &routes, "features");
+        check_batches(&server, &points, &routes).await;
 
         eprintln!(
             "{} store: {POINTS} points ({in_river} in the river), rules for 10 其他 {rules:?}, {depends} depend on \

@@ -264,6 +264,16 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required category code, read by [`parse_category`].
+    fn category(&mut self, field: &str) -> Option<Category> {
+        let text = self.text(field, true, MAX_SHORT_TEXT)?;
+        let category = parse_category(&text);
+        if category.is_none() {
+            self.fail(field, unknown_category(&text));
+        }
+        category
+    }
+
     /// One of a serde enum's names.
     fn choice<T: serde::de::DeserializeOwned>(
         &mut self,
@@ -313,15 +323,7 @@ fn parse_intake(object: &Map<String, Value>, now: DateTime<Utc>) -> Result<Intak
     let mut fields = Fields::new(object, "");
     let client_id = fields.text("client_id", true, MAX_SHORT_TEXT);
     let channel: Option<Channel> = fields.choice("channel", true, CHANNELS);
-    let category = fields
-        .text("category", true, MAX_SHORT_TEXT)
-        .and_then(|text| {
-            let category = parse_category(&text);
-            if category.is_none() {
-                fields.fail("category", unknown_category(&text));
-            }
-            category
-        });
+    let category = fields.category("category");
     let description = fields.text("description", true, MAX_DESCRIPTION_CHARS);
     let reporter = fields.text("reporter", false, MAX_SHORT_TEXT);
     let reported_at = match fields.text("reported_at", false, MAX_SHORT_TEXT) {
