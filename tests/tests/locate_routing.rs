@@ -664,6 +664,15 @@ async fn an_unknown_category_is_a_400_naming_the_field_and_the_valid_ones() {
         let (status, _, problem) =
             post_json(&server, "/v1/locate?category=06", &json!({"points": [[114.01, 33.51]], "category": "06"})).await;
         assert_eq!((status, &problem["field"]), (400, &json!("category")), "{problem}");
+        // The OpenAPI document has the parameter, its default, and the answer's members.
+        let (_, _, openapi) = server.get("/openapi.json").await;
+        let parameters = openapi["paths"]["/v1/locate"]["get"]["parameters"].as_array().expect("parameters");
+        let category = parameters.iter().find(|p| p["name"] == "category").expect("a category parameter");
+        assert!(category["description"].as_str().is_some_and(|d| d.contains("`10`")), "{category}");
+        let batch_query = openapi["paths"]["/v1/locate"]["post"]["parameters"].as_array().expect("parameters");
+        assert!(batch_query.iter().any(|p| p["name"] == "category"));
+        let answer = &openapi["components"]["schemas"]["LocateResponse"]["properties"];
+        assert!(["category", "rule", "distance_m", "responsible"].iter().all(|m| answer[m].is_object()), "{answer}");
         // The intake reads categories with the same parser: the same list.
         let (status, _, problem) = post_json(
             &server,
