@@ -42,7 +42,7 @@ pub use plan::{
     ValidationRules,
 };
 pub use report::{Action, Category, Channel, Report, ReportEvent, RouteRecord, Stage};
-pub use routing::{Route, RouteRule, RoutingPolicy, route};
+pub use routing::{Responsibility, Route, RouteRule, RoutingPolicy, route, route_located};
 pub use staff::{StaffChoice, WorkerPosition, choose_staff};
 pub use time_limits::{CategoryLimits, StageLimits, TimeLimits};
 pub use workflow::{

@@ -1,4 +1,6 @@
-//! Which area is responsible for a report at a point: one [`AreaIndex::locate`] plus a policy lookup.
+//! Which area is responsible for a report at a point: one [`AreaIndex::locate`] plus a policy lookup. The one
+//! place these rules live: report intake ([`route`]) and the lookups that say who is responsible
+//! ([`route_located`], `/v1/locate`) both come here.
 //!
 //! Rules, in order (the answer says which applied, see [`RouteRule`]):
 //! 1. An ordinary grid of a kind listed in the policy (by default `road`) that holds the point and takes the
@@ -167,6 +169,16 @@ pub struct Route {
     pub location: Location,
 }
 
+/// The answer of [`route_located`]: a [`Route`] without the lookup it was decided on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Responsibility {
+    /// The responsible area.
+    pub area: AreaId,
+    pub rule: RouteRule,
+    /// As [`Route::distance_m`].
+    pub distance_m: f64,
+}
+
 /// Routes a report at WGS-84 `p` of `category` (see the module docs for the rules).
 pub fn route(
     index: &AreaIndex,
@@ -175,6 +187,29 @@ pub fn route(
     category: Category,
 ) -> Option<Route> {
     let location = index.locate(p);
+    let Responsibility {
+        area,
+        rule,
+        distance_m,
+    } = route_located(index, policy, p, &location, category)?;
+    Some(Route {
+        area,
+        rule,
+        distance_m,
+        location,
+    })
+}
+
+/// The rules of [`route`] on a lookup already made: `location` must be `index.locate(p)`. For callers that
+/// need the lookup whatever the routing says (a point answer names the chain even when no one is responsible),
+/// or that locate many points in their own order ([`AreaIndex::locate_batch`]).
+pub fn route_located(
+    index: &AreaIndex,
+    policy: &RoutingPolicy,
+    p: Coord<f64>,
+    location: &Location,
+    category: Category,
+) -> Option<Responsibility> {
     let grid = location
         .chain
         .iter()
@@ -226,11 +261,10 @@ pub fn route(
             nearest.map_or(0.0, |n| n.distance_m),
         )
     };
-    Some(Route {
+    Some(Responsibility {
         area,
         rule,
         distance_m,
-        location,
     })
 }
 

@@ -132,9 +132,15 @@ async fn locate_matches_the_oracle_on_the_sample_city() {
             got_exclusive.sort();
             assert_eq!(got_exclusive, exclusive, "exclusive at {p:?}");
             if chain.is_empty() {
-                // Outside the district (cut corners of the bbox): nearest grid, no responsible one.
-                assert!(body["responsible"].is_null());
-                assert!(body["nearest"]["distance_m"].as_f64().expect("distance") > 0.0);
+                // Outside the district (cut corners of the bbox): the nearest grid, responsible as a report there
+                // is routed (within 200 m), else no one.
+                let distance_m = body["nearest"]["distance_m"].as_f64().expect("distance");
+                assert!(distance_m > 0.0);
+                if distance_m <= 200.0 {
+                    assert_eq!((&body["responsible"]["code"], &body["rule"]), (&body["nearest"]["code"], &json!("nearest")));
+                } else {
+                    assert!(body["responsible"].is_null() && body["rule"].is_null(), "{body}");
+                }
             } else {
                 inside += 1;
                 let responsible = body["responsible"]["code"].as_str().expect("responsible");
@@ -149,14 +155,19 @@ async fn locate_matches_the_oracle_on_the_sample_city() {
                     let staff = body["responsible"]["staff"].as_array().expect("staff");
                     assert!(staff.iter().any(|s| s["role"] == "leader" && !s["phone"].as_str().unwrap_or_default().is_empty()));
                 } else {
-                    // In the river (沙河): a community's ground but no grid's. The finest area of the chain
-                    // answers, and the nearest grid is given with its distance.
+                    // In the river (沙河): a community's ground but no grid's. The nearest grid is given with its
+                    // distance; it is responsible within 200 m (as a report would be routed), else the community.
                     in_river += 1;
                     assert!(river.contains(&Point(*p)), "{p:?} in no grid, outside the river");
                     assert_eq!(chain.last().map(|(l, _)| *l), Some(Level::Community), "{p:?}");
-                    assert_eq!(Some(responsible), chain.last().map(|(_, c)| c.as_str()));
-                    assert!(body["nearest"]["distance_m"].as_f64().expect("distance") > 0.0);
+                    let distance_m = body["nearest"]["distance_m"].as_f64().expect("distance");
+                    assert!(distance_m > 0.0);
                     assert_eq!(body["nearest"]["level"], "grid");
+                    if distance_m <= 200.0 {
+                        assert_eq!((Some(responsible), &body["rule"]), (body["nearest"]["code"].as_str(), &json!("nearest")));
+                    } else {
+                        assert_eq!((Some(responsible), &body["rule"]), (chain.last().map(|(_, c)| c.as_str()), &json!("fallback")));
+                    }
                 }
             }
         }
@@ -177,7 +188,8 @@ async fn locate_matches_the_oracle_on_the_sample_city() {
                 assert_eq!(r[level.as_str()].as_str(), Some(code.as_str()), "{level} at {p:?}");
             }
             if chain.is_empty() {
-                assert!(r["responsible"].is_null() && r["nearest"].is_string());
+                let distance_m = r["nearest_m"].as_f64().expect("nearest_m");
+                assert_eq!(r["responsible"].is_null(), distance_m > 200.0, "{r}");
             }
         }
         let features: Vec<Value> = points

@@ -321,3 +321,38 @@ fn a_point_on_a_shared_grid_edge_goes_to_the_grid_east_of_it_by_the_boundary_rul
         RouteRule::Grid
     );
 }
+
+#[test]
+fn routing_a_batch_lookup_answers_as_routing_each_point() {
+    let index = river_city();
+    let policy = RoutingPolicy::default();
+    // A row across A, the market and school, the river (near A, far from every grid), R and the park, and
+    // one point outside every area.
+    let points: Vec<Coord<f64>> = (0..=60)
+        .map(|i| at(f64::from(i) * 200.0 - 100.0, 1700.0))
+        .chain([at(-5000.0, 1700.0)])
+        .collect();
+    let locations = index.locate_batch(&points);
+    let mut rules = std::collections::HashSet::new();
+    for (p, location) in points.iter().zip(&locations) {
+        for category in Category::ALL {
+            let one = route(&index, &policy, *p, category);
+            let batch = route_located(&index, &policy, *p, location, category);
+            assert_eq!(
+                batch,
+                one.as_ref().map(|r| Responsibility {
+                    area: r.area,
+                    rule: r.rule,
+                    distance_m: r.distance_m,
+                }),
+                "{p:?} {category:?}"
+            );
+            rules.insert(one.map(|r| r.rule));
+        }
+    }
+    assert_eq!(
+        rules.len(),
+        5,
+        "every rule but boundary, and no route: {rules:?}"
+    );
+}

@@ -1,4 +1,8 @@
 //! `GET /v1/locate` (one point, the whole answer) and `POST /v1/locate` (many points, codes only).
+//!
+//! `responsible` is who a report of the given category at the point would be routed to: core's
+//! [`route_located`] with the server's routing policy, as `POST /v1/reports` does, so a worker's lookup, a
+//! dispatcher's and the routing agree.
 
 use std::sync::Arc;
 
@@ -9,10 +13,11 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use geo_types::Coord;
-use gridmap_core::{AreaIndex, Crs, Location};
+use gridmap_core::{AreaIndex, Category, Crs, Location, Responsibility, RouteRule, route_located};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::api::reports::{parse_category, unknown_category};
 use crate::api::views::{AreaRef, NearestView, ResponsibleView};
 use crate::error::{ApiError, FieldError};
 use crate::time_travel::parse_at;
@@ -32,7 +37,13 @@ pub struct LocateParams {
     /// Answer as the boundaries were at this time (RFC 3339, e.g. `2024-05-01T08:00:00+08:00`); default now.
     /// Before any stored area the answer is empty (no chain, no responsible grid).
     pub at: Option<String>,
+    /// Route as a report of this category would be (`01`..`10` or `emergency`, as `POST /v1/reports`); default
+    /// `10` (其他, the catch-all: reports have no default category).
+    pub category: Option<String>,
 }
+
+/// The category a lookup routes for when none is given: 10 其他, the catch-all (a report must name one).
+pub const DEFAULT_CATEGORY: Category = Category::Other;
 
 /// The whole answer for one point.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -43,10 +54,28 @@ pub struct LocateResponse {
     pub chain: Vec<AreaRef>,
     /// Every exclusive grid (专属网格) containing the point, smallest first.
     pub exclusive: Vec<AreaRef>,
-    /// The grid that handles incidents here, with its staff.
+    /// The category `responsible` was routed for: the one asked for, else `10` (其他).
+    pub category: String,
+    /// Who a report of `category` here is routed to (by `POST /v1/reports`' rules and policy), with its staff;
+    /// null when no one is (outside every area and too far from every grid).
     pub responsible: Option<ResponsibleView>,
+    /// The routing rule that chose `responsible`: `exclusive`, `grid`, `boundary`, `nearest` or `fallback`.
+    #[schema(value_type = Option<String>)]
+    pub rule: Option<RouteRule>,
+    /// Metres; `nearest`: to the responsible grid's boundary; `fallback`: to the nearest grid's boundary (0 when
+    /// there is no grid). Absent for the other rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
     /// Set when the point is in no grid: the nearest grid and the distance to its boundary.
     pub nearest: Option<NearestView>,
+}
+
+/// Parses an optional `category`, naming `field` and listing the valid codes on failure.
+fn parse_category_param(field: &str, text: Option<&str>) -> Result<Option<Category>, ApiError> {
+    text.map(|text| {
+        parse_category(text).ok_or_else(|| ApiError::field(field, unknown_category(text)))
+    })
+    .transpose()
 }
 
 /// Parses `crs`, naming the field on failure.
@@ -105,7 +134,7 @@ fn parse_number(field: &str, value: Option<&String>) -> Result<f64, ApiError> {
         .map_err(|_| ApiError::field(field, format!("`{text}` is not a number")))
 }
 
-/// Which grid is this point in?
+/// Which grid is this point in, and who is responsible for a report of `category` here?
 #[utoipa::path(get, path = "/v1/locate", params(LocateParams), tag = "lookup",
     responses((status = 200, body = LocateResponse), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn locate_one(
@@ -116,6 +145,8 @@ pub async fn locate_one(
     let lon = parse_number("lon", params.lon.as_ref())?;
     let lat = parse_number("lat", params.lat.as_ref())?;
     let crs = parse_crs("crs", params.crs.as_deref())?;
+    let category =
+        parse_category_param("category", params.category.as_deref())?.unwrap_or(DEFAULT_CATEGORY);
     let input = check_lon_lat(lon, lat, "").map_err(|e| ApiError::Invalid {
         status: axum::http::StatusCode::BAD_REQUEST,
         errors: vec![e],
@@ -127,12 +158,20 @@ pub async fn locate_one(
         .map(|t| parse_at("at", t))
         .transpose()?;
     let city = state.city_at(at).await?;
-    let location = city.index().locate(p);
-    Ok(Json(describe(city.index(), p, &location)))
+    let index = city.index();
+    let location = index.locate(p);
+    let routed = route_located(index, &state.config.reports.policy, p, &location, category);
+    Ok(Json(describe(index, p, &location, category, routed)))
 }
 
-/// Renders a [`Location`] for people.
-pub fn describe(index: &AreaIndex, p: Coord<f64>, location: &Location) -> LocateResponse {
+/// Renders a [`Location`] and who is responsible there for `category` for people.
+pub fn describe(
+    index: &AreaIndex,
+    p: Coord<f64>,
+    location: &Location,
+    category: Category,
+    routed: Option<Responsibility>,
+) -> LocateResponse {
     LocateResponse {
         wgs84: [p.x, p.y],
         chain: location
@@ -145,9 +184,12 @@ pub fn describe(index: &AreaIndex, p: Coord<f64>, location: &Location) -> Locate
             .iter()
             .map(|&id| AreaRef::of(index.area(id)))
             .collect(),
-        responsible: location
-            .responsible
-            .map(|id| ResponsibleView::of(index.area(id))),
+        category: category.code().to_owned(),
+        responsible: routed.map(|r| ResponsibleView::of(index.area(r.area))),
+        rule: routed.map(|r| r.rule),
+        distance_m: routed
+            .filter(|r| matches!(r.rule, RouteRule::Nearest | RouteRule::Fallback))
+            .map(|r| r.distance_m),
         nearest: location
             .nearest
             .map(|n| NearestView::of(index.area(n.area), n.distance_m)),
@@ -169,6 +211,9 @@ pub struct BatchRequest {
     pub features: Option<Vec<BatchFeature>>,
     /// Answer as the boundaries were at this time (RFC 3339); may also be given as the `at` query parameter.
     pub at: Option<String>,
+    /// Route every point as a report of this category (`01`..`10` or `emergency`; default `10` 其他); may also
+    /// be given as the `category` query parameter. A feature's `properties.category` overrides it.
+    pub category: Option<String>,
 }
 
 /// Query of `POST /v1/locate`.
@@ -176,11 +221,47 @@ pub struct BatchRequest {
 pub struct BatchParams {
     /// Answer as the boundaries were at this time (RFC 3339), as the body's `at`.
     pub at: Option<String>,
+    /// The batch's category, as the body's `category`.
+    pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct BatchFeature {
     pub geometry: Option<BatchGeometry>,
+    pub properties: Option<BatchProperties>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchProperties {
+    /// This point's category, over the batch's.
+    pub category: Option<FeatureCategory>,
+}
+
+/// A feature's `properties.category`, read straight into a [`Category`]: a 100,000-feature batch allocates
+/// nothing for it (the text is kept only when it is not a category, for the error).
+#[derive(Debug)]
+pub enum FeatureCategory {
+    Known(Category),
+    Unknown(String),
+}
+
+impl<'de> Deserialize<'de> for FeatureCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = FeatureCategory;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a category code (01..10 or emergency)")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<FeatureCategory, E> {
+                Ok(parse_category(text).map_or_else(
+                    || FeatureCategory::Unknown(text.to_owned()),
+                    FeatureCategory::Known,
+                ))
+            }
+        }
+        deserializer.deserialize_str(Code)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,8 +286,11 @@ pub struct BatchResult {
     pub micro_grid: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclusive: Vec<String>,
-    /// Code of the responsible grid; `null` when the point is in no grid.
+    /// Code of the area a report of the point's category is routed to; `null` when no one is responsible.
     pub responsible: Option<String>,
+    /// The routing rule that chose it: `exclusive`, `grid`, `boundary`, `nearest` or `fallback`.
+    #[schema(value_type = Option<String>)]
+    pub rule: Option<RouteRule>,
     /// The nearest grid, set only when the point is in no grid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nearest: Option<String>,
@@ -220,8 +304,16 @@ pub struct BatchResponse {
     pub results: Vec<BatchResult>,
 }
 
-fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64>>), ApiError> {
+/// A batch's points in WGS-84 and, for a FeatureCollection, each point's category (the feature's, else
+/// `category`, the batch's).
+struct Batch {
+    points: Vec<Coord<f64>>,
+    categories: Option<Vec<Category>>,
+}
+
+fn batch_points(request: BatchRequest, category: Category, max: usize) -> Result<Batch, ApiError> {
     let crs = parse_crs("crs", request.crs.as_deref())?;
+    let mut categories = None;
     let raw: Vec<[f64; 2]> = match (request.points, request.features) {
         (Some(points), None) => points,
         (None, Some(features)) => {
@@ -232,7 +324,23 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
                 ));
             }
             let mut points = Vec::with_capacity(features.len());
+            let mut each = Vec::with_capacity(features.len());
             for (i, feature) in features.into_iter().enumerate() {
+                each.push(
+                    match feature
+                        .properties
+                        .and_then(|properties| properties.category)
+                    {
+                        None => category,
+                        Some(FeatureCategory::Known(own)) => own,
+                        Some(FeatureCategory::Unknown(text)) => {
+                            return Err(ApiError::field(
+                                format!("features/{i}/properties/category"),
+                                unknown_category(&text),
+                            ));
+                        }
+                    },
+                );
                 let field = format!("features/{i}/geometry");
                 let geometry = feature
                     .geometry
@@ -249,6 +357,7 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
                     })?;
                 points.push(pair);
             }
+            categories = Some(each);
             points
         }
         (Some(_), Some(_)) => {
@@ -283,7 +392,10 @@ fn batch_points(request: BatchRequest, max: usize) -> Result<(Crs, Vec<Coord<f64
         }
     }
     if errors.is_empty() {
-        Ok((crs, coords))
+        Ok(Batch {
+            points: coords,
+            categories,
+        })
     } else {
         Err(ApiError::unprocessable(errors))
     }
@@ -312,15 +424,33 @@ pub async fn locate_many(
         (Some(at), None) | (None, Some(at)) => Some(parse_at("at", &at)?),
         (None, None) => None,
     };
-    let (_crs, points) = batch_points(request, state.config.max_batch_points)?;
+    let category = match (params.category, request.category.take()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "category",
+                "give `category` in the query or in the body, not both",
+            ));
+        }
+        (Some(text), None) | (None, Some(text)) => parse_category_param("category", Some(&text))?,
+        (None, None) => None,
+    }
+    .unwrap_or(DEFAULT_CATEGORY);
+    let batch = batch_points(request, category, state.config.max_batch_points)?;
     let city = state.city_at(at).await?;
-    // Locating and serialising a big batch is CPU work: keep it off the async workers.
+    // Locating, routing and serialising a big batch is CPU work: keep it off the async workers.
     let body = tokio::task::spawn_blocking(move || {
         let index = city.index();
+        let policy = &state.config.reports.policy;
+        let category_of = |i: usize| batch.categories.as_ref().map_or(category, |c| c[i]);
         let results: Vec<BatchResult> = index
-            .locate_batch(&points)
+            .locate_batch(&batch.points)
             .iter()
-            .map(|location| batch_result(index, location))
+            .zip(&batch.points)
+            .enumerate()
+            .map(|(i, (location, &p))| {
+                let routed = route_located(index, policy, p, location, category_of(i));
+                batch_result(index, location, routed)
+            })
             .collect();
         serde_json::to_vec(&BatchResponse { results })
     })
@@ -334,7 +464,11 @@ pub async fn locate_many(
         .into_response())
 }
 
-fn batch_result(index: &AreaIndex, location: &Location) -> BatchResult {
+fn batch_result(
+    index: &AreaIndex,
+    location: &Location,
+    routed: Option<Responsibility>,
+) -> BatchResult {
     let mut result = BatchResult {
         district: None,
         street: None,
@@ -346,7 +480,8 @@ fn batch_result(index: &AreaIndex, location: &Location) -> BatchResult {
             .iter()
             .map(|&id| index.area(id).code.clone())
             .collect(),
-        responsible: location.responsible.map(|id| index.area(id).code.clone()),
+        responsible: routed.map(|r| index.area(r.area).code.clone()),
+        rule: routed.map(|r| r.rule),
         nearest: None,
         nearest_m: None,
     };
