@@ -189,22 +189,34 @@ impl ServeArgs {
     }
 }
 
-fn init_tracing(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("GRIDMAP_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+/// The log filter when `GRIDMAP_LOG` is not set.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,tower_http=info";
+
+/// The server's logging: `format` lines through `filter` to `writer` (stderr; a buffer in tests).
+pub fn log_subscriber<W>(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
-        // `try_init`: tests run several commands in one process.
-        LogFormat::Json => {
-            let _ = builder.json().try_init();
-        }
-        LogFormat::Text => {
-            let _ = builder.try_init();
-        }
+        LogFormat::Json => Box::new(builder.json().finish()),
+        LogFormat::Text => Box::new(builder.finish()),
     }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = EnvFilter::try_from_env("GRIDMAP_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    // `try_init`: tests run several commands in one process.
+    let _ = log_subscriber(format, filter, std::io::stderr).try_init();
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@
 //! when `GRIDMAP_TEST_DATABASE_URL` points at an admin-capable database of a throwaway cluster
 //! (`tests/run.sh` starts one): every test gets its own database, cloned from a template that
 //! already has PostGIS. Without the variable, `CI=true` fails the test; otherwise PostGIS is
-//! skipped with a message.
+//! skipped and the skip counted ([`skip`]).
 
 /// The tiles crate's own independent MVT decoder (hand-parsed protobuf), shared rather than copied.
 #[path = "../../tiles/tests/support/mod.rs"]
@@ -29,11 +29,14 @@
 )]
 pub mod mvt;
 
+pub mod skip;
+
+pub use skip::{in_ci, shared_external};
+
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,25 +69,15 @@ impl fmt::Display for Backend {
     }
 }
 
-/// True when running in CI, where nothing may be skipped.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-static SKIP_NOTICE: Once = Once::new();
-
-/// The backends to test here: GeoPackage always, PostGIS when configured.
+/// The backends to test here: GeoPackage always, PostGIS when configured (else its half is skipped).
 pub fn backends() -> Vec<Backend> {
     if std::env::var_os(DATABASE_URL_VAR).is_some() {
         return vec![Backend::Gpkg, Backend::Postgis];
     }
-    assert!(
-        !in_ci(),
-        "PostGIS required in CI: set {DATABASE_URL_VAR} (tests/run.sh does)"
+    skip::skip(
+        "PostGIS absent",
+        &format!("{DATABASE_URL_VAR} not set; tests/run.sh starts a cluster"),
     );
-    SKIP_NOTICE.call_once(|| {
-        eprintln!("SKIPPED: PostGIS not available (set {DATABASE_URL_VAR} or run tests/run.sh)");
-    });
     vec![Backend::Gpkg]
 }
 
@@ -456,15 +449,17 @@ fn address(road: &str, number: &str, building: &str, (x, y): (f64, f64)) -> Addr
     }
 }
 
-/// True when `tool` runs; in CI a missing tool fails the test, elsewhere it is skipped with a note.
+/// True when GDAL's `tool` runs; in CI a missing tool fails the test, elsewhere it is skipped ([`skip`]).
 pub fn tool_available(tool: &str) -> bool {
     let found = std::process::Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(!in_ci(), "{tool} required in CI (apt-get install gdal-bin)");
-        eprintln!("SKIPPED: {tool} not installed (apt-get install gdal-bin, or run tests/run.sh)");
+        skip::skip(
+            "GDAL absent",
+            &format!("no {tool} (apt-get install gdal-bin, or run tests/run.sh)"),
+        );
     }
     found
 }
@@ -563,18 +558,18 @@ impl Drop for TestServer {
     }
 }
 
-/// A folder of `../shared/data/external/` (beside the checkout) holding `file`, e.g.
-/// `shared_dataset("chicago-police", "police_beats.geojson")`. Absent: fails under `CI=true`, otherwise says
-/// `SKIPPED` and returns `None`.
+/// A folder of `../shared/data/external/` (beside the checkout, or `$GRIDMAP_SHARED_DATA`) holding `file`,
+/// e.g. `shared_dataset("chicago-police", "police_beats.geojson")`. Absent: fails under `CI=true`, otherwise
+/// the skip is counted ([`skip`]) and the answer is `None`.
 pub fn shared_dataset(folder: &str, file: &str) -> Option<PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/external")
-        .join(folder);
+    let dir = shared_external(folder);
     if dir.join(file).exists() {
         return Some(dir);
     }
-    assert!(!in_ci(), "{} missing under CI", dir.join(file).display());
-    eprintln!("SKIPPED: {} not found", dir.join(file).display());
+    skip::skip(
+        skip::NO_SHARED_DATA,
+        &format!("{} not found", dir.join(file).display()),
+    );
     None
 }
 

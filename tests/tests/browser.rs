@@ -15,7 +15,8 @@
 //! against the test's own model, the commit seen in lookups and the tiles; and a vertex two grids share, dragged
 //! while reshaping one of them, moved for both (`move_vertex`), or with the toggle off for the one alone (a gap).
 //!
-//! Without Chromium the test prints SKIPPED, except under `CI=true`, where it fails.
+//! Without Chromium the tests are skipped and counted (tests/run.sh ends with the count), except under
+//! `CI=true`, where they fail.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ use futures::StreamExt;
 use geo::{BooleanOps, Contains, GeodesicArea, MultiPolygon, Point};
 use gridmap_core::{Address, Area, City, Level, StaffRole};
 use gridmap_server::state::ApiConfig;
-use gridmap_tests::{Backend, TestServer, fresh_store, in_ci, note};
+use gridmap_tests::{Backend, TestServer, fresh_store, note};
 use serde_json::Value;
 
 const WIDTH: u32 = 1280;
@@ -44,10 +45,21 @@ const HEIGHT: u32 = 800;
 /// a pixel off still lands in the same grid.
 const MARGIN_DEG: f64 = 0.0003;
 
+/// The browser (`$GRIDMAP_CHROMIUM`, else Debian's); absent: the test is skipped, and fails under `CI=true`.
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("GRIDMAP_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    path.exists().then_some(path)
+    if path.exists() {
+        return Some(path);
+    }
+    gridmap_tests::skip::skip(
+        "Chromium absent",
+        &format!(
+            "no {} (apt-get install chromium fonts-noto-cjk, or run tests/run.sh)",
+            path.display()
+        ),
+    );
+    None
 }
 
 fn screenshots_dir() -> PathBuf {
@@ -787,14 +799,7 @@ async fn dispatcher_picture(page: &Page, server: &TestServer, id: i64) -> PathBu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_map_works_in_headless_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            !in_ci(),
-            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
-        );
-        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let started = Instant::now();
 
     // The server, on the sample city.
@@ -1002,14 +1007,7 @@ fn micro_grids_by_distance(city: &City, grid: &Area, line_lat: f64) -> (Vec<Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_coverage_mode_shows_a_known_walk() {
     use chrono::{Days, Utc};
-    let Some(chromium) = chromium() else {
-        assert!(
-            !in_ci(),
-            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
-        );
-        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let started = Instant::now();
     let city = gridmap_data::sample_city();
     let (t, guard) = fresh_store(Backend::Gpkg).await;
@@ -1366,14 +1364,7 @@ const RIVER_SPLIT: &str = "411104004003001";
     reason = "one planner's session, told in order"
 )]
 async fn split_and_commit(city: &City, community: &str, split: &str, picture: &str) {
-    let Some(chromium) = chromium() else {
-        assert!(
-            !in_ci(),
-            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
-        );
-        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let started = Instant::now();
     let cut = gridmap_tests::micro_column_cut(city, split);
     // Ground of the community no grid takes and nobody declared: an existing gap the page shows apart.
@@ -2093,14 +2084,7 @@ async fn commit_and_see_the_new_grids(
 /// commit changes lookups and the tiles at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planner_redivides_a_community() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            !in_ci(),
-            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
-        );
-        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let started = Instant::now();
     let city = gridmap_data::sample_city();
     let seed = Redivision::of(&city);
@@ -2495,14 +2479,7 @@ async fn both_grids_moved(page: &Page, server: &TestServer, sv: &SharedVertex) {
 /// neighbour); with the toggle off the same drag is a reshape of the one grid and the gap it leaves is listed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planner_moves_a_shared_vertex_for_both_grids() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            !in_ci(),
-            "Chromium is required in CI: apt-get install chromium fonts-noto-cjk (tests/run.sh does)"
-        );
-        println!("SKIPPED: no /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let started = Instant::now();
     let city = gridmap_data::sample_city();
     let sv = SharedVertex::of(&city);

@@ -277,17 +277,12 @@ fn unsupported_files_are_named() {
 /// back to the file's vertex under the forward GCJ-02 formula, a few hundred metres away.
 #[tokio::test]
 async fn gcj02_boundaries_are_stored_in_wgs84() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/external/china-admin/shenzhen_440300_districts_gcj02.geojson");
-    if !path.exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{} missing under CI",
-            path.display()
-        );
-        eprintln!("SKIPPED: {} not found", path.display());
+    let Some(dir) =
+        gridmap_tests::shared_dataset("china-admin", "shenzhen_440300_districts_gcj02.geojson")
+    else {
         return;
-    }
+    };
+    let path = dir.join("shenzhen_440300_districts_gcj02.geojson");
     let source = read_features(&path, None).await.expect("read Shenzhen");
     let raw = source.clone();
     let mut opts = options(Level::District, "adcode", None);

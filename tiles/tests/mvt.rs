@@ -2,6 +2,8 @@
 //! against geo's BooleanOps clip of the source, winding, degeneracy and attributes.
 #![allow(clippy::unwrap_used, clippy::doc_markdown, clippy::type_complexity)]
 
+#[path = "../../tests/src/skip.rs"]
+mod skip;
 mod support;
 
 use std::collections::BTreeSet;
@@ -164,16 +166,12 @@ fn flower_matches_the_reference_clip_at_zooms_8_to_18() {
 
 #[test]
 fn chicago_beat_matches_the_reference_clip_at_zooms_8_to_18() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/external/chicago-police/police_beats.geojson"
-    );
-    let Ok(text) = std::fs::read_to_string(path) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{path} missing in CI"
+    let path = skip::shared_external("chicago-police/police_beats.geojson");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        skip::skip(
+            skip::NO_SHARED_DATA,
+            &format!("{} not found", path.display()),
         );
-        println!("SKIPPED: {path} not found");
         return;
     };
     let geojson: geojson::FeatureCollection = text.parse().unwrap();

@@ -1,5 +1,6 @@
 //! HTTP API: one router per module, merged here.
 
+mod access_log;
 mod addresses;
 pub mod coverage;
 mod coverage_tiles;
@@ -25,7 +26,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -56,10 +57,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(plans::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(health::track))
+        .layer(axum::middleware::from_fn(access_log::log))
+        // Outside the log: a client's `x-request-id` is kept, else a UUID is made; either is answered.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
