@@ -555,7 +555,7 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
             .unwrap();
         let bbox: Rect<f64> = district.geometry.bounding_rect().unwrap();
         for (path, tiles_suffix, minzoom, maxzoom, layers) in [
-            ("/tiles.json", "/tiles/{z}/{x}/{y}.mvt", 0, 18, 8),
+            ("/tiles.json", "/tiles/{z}/{x}/{y}.mvt", 0, 18, 9),
             (
                 "/tiles/grids.json",
                 "/tiles/grids/{z}/{x}/{y}.mvt",
