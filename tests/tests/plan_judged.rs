@@ -105,98 +105,113 @@ async fn every_community(t: gridmap_tests::TestStore, city: City) -> Tally {
             .filter(|a| a.level == Level::Grid && !a.is_exclusive())
             .collect();
         assert!(!grids.is_empty(), "{c} has grids");
-
-        // A rename alone: valid wherever the river runs.
-        let (status, plan) = post(
-            &server,
-            "/v1/plans",
-            &json!({"name": format!("{c} rename"), "author": "规划科", "reason": "更名",
-                "edits": [{"op": "rename", "code": grids[0].code, "new_name": format!("{}（更名）", grids[0].name)}]}),
-        )
-        .await;
-        assert_eq!(status, 201, "{c}: {plan}");
+        let river_listed = rename_is_valid(&server, c, grids[0]).await;
         assert_eq!(
-            plan["valid"], true,
-            "{c}: a rename is valid: {}",
-            plan["problems"]
+            river_listed,
+            on_river && !declared,
+            "{c}: the river gap listed as existing exactly where it is undeclared"
         );
-        assert!(features(&plan, "problems").is_empty(), "{c}");
-        let existing = features(&plan, "existing_problems");
-        if on_river && !declared {
-            // The undeclared river is there before the plan: listed apart, marked, naming the community.
-            assert!(
-                existing.iter().any(|f| f["properties"]["kind"] == "gap"
-                    && f["properties"]["codes"] == json!([c])
-                    && f["properties"]["existing"] == true),
-                "{c}: the river gap listed as existing: {existing:?}"
-            );
-            tally.existing += 1;
-        } else {
-            assert!(existing.is_empty(), "{c}: nothing existing: {existing:?}");
-        }
-
-        // A grid pulls its edge back from its neighbour: the micro-grid along it reshaped out and retired.
+        tally.existing += usize::from(river_listed);
         let (grid, micro) = edge_micro_grid(&city, &grids)
             .unwrap_or_else(|| panic!("{c}: a grid with a micro-grid along a neighbour"));
-        let pulled = grid.geometry.difference(&micro.geometry);
-        let (status, plan) = post(
-            &server,
-            "/v1/plans",
-            &json!({"name": format!("{c} pull back"), "author": "规划科", "reason": "退让",
-                "edits": [{"op": "reshape", "code": grid.code, "geometry": geometry_json(&pulled)},
-                          {"op": "retire", "code": micro.code}]}),
-        )
-        .await;
-        assert_eq!(status, 201, "{c}: {plan}");
-        assert_eq!(plan["valid"], false, "{c}: a new gap");
-        let problems = features(&plan, "problems");
-        assert_eq!(problems.len(), 1, "{c}: only the new gap: {problems:#?}");
-        let gap = &problems[0]["properties"];
-        assert_eq!(gap["kind"], "gap", "{c}");
-        assert_eq!(gap["codes"], json!([c]), "{c}");
-        let want = micro.geometry.geodesic_area_unsigned();
-        let got = gap["area_m2"].as_f64().expect("area");
-        assert!(
-            (got / want - 1.0).abs() < 0.01,
-            "{c}: the gap is {got:.1} m², the micro-grid {} {want:.1} m²",
-            micro.code
-        );
-        let id = plan["id"].as_i64().expect("id");
-        let (status, refused) = post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
-        assert_eq!(status, 422, "{c}: {refused}");
-        assert_eq!(features(&refused, "problems").len(), 1, "{c}: {refused}");
+        pull_back_is_refused(&server, c, grid, micro).await;
         tally.refused += 1;
-
-        // Two neighbouring ordinary grids merged: valid, and it commits.
-        let pair = grids.iter().enumerate().find_map(|(i, a)| {
-            grids[i + 1..]
-                .iter()
-                .find(|b| neighbours(a, b))
-                .map(|b| (*a, *b))
-        });
-        let (keep, gone) = pair.unwrap_or_else(|| panic!("{c}: two neighbouring grids"));
-        let (status, plan) = post(
-            &server,
-            "/v1/plans",
-            &json!({"name": format!("{c} merge"), "author": "规划科", "reason": "合并",
-                "edits": [{"op": "merge", "codes": [keep.code, gone.code], "into_code": keep.code, "into_name": keep.name}]}),
-        )
-        .await;
-        assert_eq!(status, 201, "{c}: {plan}");
-        assert_eq!(
-            plan["valid"], true,
-            "{c}: the merge is valid: {}",
-            plan["problems"]
-        );
-        let id = plan["id"].as_i64().expect("id");
-        let (status, committed) =
-            post(&server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
-        assert_eq!(status, 200, "{c}: {committed}");
-        let (status, _, _) = server.get(&format!("/v1/grids/{}", gone.code)).await;
-        assert_eq!(status, 404, "{c}: {} merged away", gone.code);
+        merge_commits(&server, c, &grids).await;
         tally.merged += 1;
     }
     tally
+}
+
+/// A rename alone is valid wherever the river runs; true when the river gap is listed as existing.
+async fn rename_is_valid(server: &TestServer, c: &str, grid: &Area) -> bool {
+    let (status, plan) = post(
+        server,
+        "/v1/plans",
+        &json!({"name": format!("{c} rename"), "author": "规划科", "reason": "更名",
+            "edits": [{"op": "rename", "code": grid.code, "new_name": format!("{}（更名）", grid.name)}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{c}: {plan}");
+    assert_eq!(
+        plan["valid"], true,
+        "{c}: a rename is valid: {}",
+        plan["problems"]
+    );
+    assert!(features(&plan, "problems").is_empty(), "{c}");
+    let existing = features(&plan, "existing_problems");
+    // The undeclared river is there before the plan: listed apart, marked, naming the community.
+    let river = existing.iter().any(|f| {
+        f["properties"]["kind"] == "gap"
+            && f["properties"]["codes"] == json!([c])
+            && f["properties"]["existing"] == true
+    });
+    assert_eq!(
+        existing.len(),
+        usize::from(river),
+        "{c}: nothing else existing: {existing:?}"
+    );
+    river
+}
+
+/// A grid pulls its edge back from its neighbour (the micro-grid along it reshaped out and retired): refused,
+/// with exactly one problem, the new gap of the micro-grid's area.
+async fn pull_back_is_refused(server: &TestServer, c: &str, grid: &Area, micro: &Area) {
+    let pulled = grid.geometry.difference(&micro.geometry);
+    let (status, plan) = post(
+        server,
+        "/v1/plans",
+        &json!({"name": format!("{c} pull back"), "author": "规划科", "reason": "退让",
+            "edits": [{"op": "reshape", "code": grid.code, "geometry": geometry_json(&pulled)},
+                      {"op": "retire", "code": micro.code}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{c}: {plan}");
+    assert_eq!(plan["valid"], false, "{c}: a new gap");
+    let problems = features(&plan, "problems");
+    assert_eq!(problems.len(), 1, "{c}: only the new gap: {problems:#?}");
+    let gap = &problems[0]["properties"];
+    assert_eq!(gap["kind"], "gap", "{c}");
+    assert_eq!(gap["codes"], json!([c]), "{c}");
+    let want = micro.geometry.geodesic_area_unsigned();
+    let got = gap["area_m2"].as_f64().expect("area");
+    assert!(
+        (got / want - 1.0).abs() < 0.01,
+        "{c}: the gap is {got:.1} m², the micro-grid {} {want:.1} m²",
+        micro.code
+    );
+    let id = plan["id"].as_i64().expect("id");
+    let (status, refused) = post(server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+    assert_eq!(status, 422, "{c}: {refused}");
+    assert_eq!(features(&refused, "problems").len(), 1, "{c}: {refused}");
+}
+
+/// Two neighbouring ordinary grids merged: valid, and it commits.
+async fn merge_commits(server: &TestServer, c: &str, grids: &[&Area]) {
+    let pair = grids.iter().enumerate().find_map(|(i, a)| {
+        grids[i + 1..]
+            .iter()
+            .find(|b| neighbours(a, b))
+            .map(|b| (*a, *b))
+    });
+    let (keep, gone) = pair.unwrap_or_else(|| panic!("{c}: two neighbouring grids"));
+    let (status, plan) = post(
+        server,
+        "/v1/plans",
+        &json!({"name": format!("{c} merge"), "author": "规划科", "reason": "合并",
+            "edits": [{"op": "merge", "codes": [keep.code, gone.code], "into_code": keep.code, "into_name": keep.name}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{c}: {plan}");
+    assert_eq!(
+        plan["valid"], true,
+        "{c}: the merge is valid: {}",
+        plan["problems"]
+    );
+    let id = plan["id"].as_i64().expect("id");
+    let (status, committed) = post(server, &format!("/v1/plans/{id}/commit"), &json!({})).await;
+    assert_eq!(status, 200, "{c}: {committed}");
+    let (status, _, _) = server.get(&format!("/v1/grids/{}", gone.code)).await;
+    assert_eq!(status, 404, "{c}: {} merged away", gone.code);
 }
 
 #[tokio::test]
