@@ -298,34 +298,7 @@ fn parse_feature(
             }
         },
     };
-    let Some(geometry) = f.geometry else {
-        report.problems.push(problem(
-            n,
-            code_ref,
-            "geometry",
-            "missing geometry".to_owned(),
-        ));
-        return None;
-    };
-    let polygons = match validate_boundary(&geometry) {
-        Ok(valid) => {
-            report.rewound_rings += valid.rewound_rings;
-            valid.geometry
-        }
-        Err(defects) => {
-            for d in defects {
-                report
-                    .problems
-                    .push(problem(n, code_ref, "geometry", d.to_string()));
-            }
-            return None;
-        }
-    };
-    let polygons = if options.crs == crate::Crs::Wgs84 {
-        polygons
-    } else {
-        polygons.map_coords(|c| options.crs.to_wgs84(c))
-    };
+    let polygons = boundary(f.geometry, options.crs, n, code_ref, report)?;
     Some(Parsed {
         number: f.number,
         code: code?,
@@ -334,6 +307,41 @@ fn parse_feature(
         polygons: polygons.0,
     })
     .filter(|_| ok)
+}
+
+/// A feature's boundary checked ([`validate_boundary`], rings rewound and counted) and converted from `crs`
+/// to WGS-84; `None` with the problems reported when it is missing or invalid.
+fn boundary(
+    geometry: Option<geo_types::Geometry<f64>>,
+    crs: crate::Crs,
+    n: Option<usize>,
+    code: Option<&str>,
+    report: &mut ImportReport,
+) -> Option<MultiPolygon<f64>> {
+    let Some(geometry) = geometry else {
+        report
+            .problems
+            .push(problem(n, code, "geometry", "missing geometry".to_owned()));
+        return None;
+    };
+    match validate_boundary(&geometry) {
+        Ok(valid) => {
+            report.rewound_rings += valid.rewound_rings;
+            Some(if crs == crate::Crs::Wgs84 {
+                valid.geometry
+            } else {
+                valid.geometry.map_coords(|c| crs.to_wgs84(c))
+            })
+        }
+        Err(defects) => {
+            for d in defects {
+                report
+                    .problems
+                    .push(problem(n, code, "geometry", d.to_string()));
+            }
+            None
+        }
+    }
 }
 
 /// Groups features by code: non-overlapping features with the same attributes are parts of one area.

@@ -1,11 +1,7 @@
 //! Excluded ground (rivers, rail yards, military ground) from source features: the same geometry checks as
 //! areas, no codes and no parents.
 
-use geo::MapCoords;
-use geo_types::MultiPolygon;
-
-use super::{ImportReport, SourceFeature, problem};
-use crate::validate::validate_boundary;
+use super::{ImportReport, SourceFeature, boundary, problem};
 use crate::{Crs, ExcludedGround, ExcludedKind};
 
 /// What `gridmap import --level excluded` asks for.
@@ -64,30 +60,8 @@ pub fn prepare_excluded(
                     .unwrap_or_default(),
             ),
         };
-        let Some(geometry) = f.geometry else {
-            report
-                .problems
-                .push(problem(n, None, "geometry", "missing geometry".to_owned()));
+        let Some(geometry) = boundary(f.geometry, options.crs, n, None, &mut report) else {
             continue;
-        };
-        let polygons = match validate_boundary(&geometry) {
-            Ok(valid) => {
-                report.rewound_rings += valid.rewound_rings;
-                valid.geometry
-            }
-            Err(defects) => {
-                for d in defects {
-                    report
-                        .problems
-                        .push(problem(n, None, "geometry", d.to_string()));
-                }
-                continue;
-            }
-        };
-        let geometry: MultiPolygon<f64> = if options.crs == Crs::Wgs84 {
-            polygons
-        } else {
-            polygons.map_coords(|c| options.crs.to_wgs84(c))
         };
         if let Some(name) = name {
             ground.push(ExcludedGround {
