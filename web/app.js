@@ -191,6 +191,16 @@ function renderPanel() {
     const a = state.answer;
     if (a.responsible) html += responsibleBlock(a.responsible);
     else html += `<p class="muted">${t('outside')}</p>`;
+    // Who a report here goes to and why, when it is not simply the grid the point is in.
+    if (a.rule && a.rule !== 'grid') {
+      const distance = a.distance_m === undefined ? '' : ` · ${Math.round(a.distance_m)} m`;
+      html += `<p class="rule" data-rule="${escapeHtml(a.rule)}">${t('ruleLabel')}: ${
+        escapeHtml(STRINGS[ui.lang].rules[a.rule] ?? a.rule)}${distance}</p>`;
+    }
+    for (const g of a.excluded ?? []) {
+      html += `<p class="excluded" data-kind="${escapeHtml(g.kind)}">${t('onExcluded')}: ${escapeHtml(g.name)} (${
+        escapeHtml(STRINGS[ui.lang].excludedKinds[g.kind] ?? g.kind)})</p>`;
+    }
     if (a.nearest) {
       html += `<p>${t('nearest')}: <a href="#" class="area-link" data-code="${escapeHtml(a.nearest.code)}">
         ${escapeHtml(a.nearest.name)}</a> <code>${escapeHtml(a.nearest.code)}</code>,

@@ -265,6 +265,26 @@ pub struct ExcludedGround {
     pub geometry: MultiPolygon<f64>,
 }
 
+impl ExcludedGround {
+    /// True when WGS-84 `p` lies on this ground (its boundary included).
+    ///
+    /// ```
+    /// use geo_types::{MultiPolygon, Rect, coord};
+    /// use gridmap_core::{ExcludedGround, ExcludedKind};
+    /// let river = ExcludedGround { name: "沙河".into(), kind: ExcludedKind::Water,
+    ///     geometry: MultiPolygon(vec![Rect::new(coord! {x: 114.0, y: 33.5}, coord! {x: 114.1, y: 33.51}).to_polygon()]) };
+    /// assert!(river.holds(coord! {x: 114.05, y: 33.505}));
+    /// assert!(!river.holds(coord! {x: 114.05, y: 33.52}));
+    /// ```
+    pub fn holds(&self, p: geo_types::Coord<f64>) -> bool {
+        use geo::{BoundingRect, Intersects};
+        self.geometry
+            .bounding_rect()
+            .is_some_and(|r| r.intersects(&p))
+            && self.geometry.intersects(&p)
+    }
+}
+
 /// A doorplate address (门牌地址) inside a micro-grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Address {

@@ -55,6 +55,14 @@ impl CityAt {
             CityAt::Past(p) => &p.index,
         }
     }
+
+    /// Ground no grid takes (not versioned: the live snapshot's, also for a past city).
+    pub fn excluded(&self) -> &[gridmap_core::ExcludedGround] {
+        match self {
+            CityAt::Current(s) => &s.excluded,
+            CityAt::Past(p) => &p.base.excluded,
+        }
+    }
 }
 
 /// (data version, epoch)

@@ -515,6 +515,12 @@ async fn a_river_point_near_a_grid_is_that_grids() {
             "{answer}"
         );
         assert_eq!(answer["category"], "10");
+        // Why it has no grid: the river, declared excluded ground.
+        assert_eq!(
+            answer["excluded"],
+            json!([{"name": "沙河", "kind": "water"}]),
+            "{answer}"
+        );
         assert_eq!(answer["rule"], "nearest", "{answer}");
         assert_eq!(answer["responsible"]["level"], "grid");
         assert_eq!(answer["responsible"]["code"], answer["nearest"]["code"]);
@@ -546,6 +552,16 @@ async fn a_river_point_near_a_grid_is_that_grids() {
             "{batch}"
         );
         assert_eq!(batch["results"][0]["rule"], "nearest");
+        // A point on land is on no excluded ground.
+        let address = &city.addresses[0].point;
+        let (_, _, land) = server
+            .get(&format!(
+                "/v1/locate?lon={}&lat={}",
+                address.x(),
+                address.y()
+            ))
+            .await;
+        assert_eq!(land["excluded"], json!([]), "{land}");
     })
     .await;
 }

@@ -13,12 +13,14 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use geo_types::Coord;
-use gridmap_core::{AreaIndex, Category, Crs, Location, Responsibility, RouteRule, route_located};
+use gridmap_core::{
+    AreaIndex, Category, Crs, ExcludedGround, Location, Responsibility, RouteRule, route_located,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::reports::{parse_category, unknown_category};
-use crate::api::views::{AreaRef, NearestView, ResponsibleView};
+use crate::api::views::{AreaRef, ExcludedRef, NearestView, ResponsibleView};
 use crate::error::{ApiError, FieldError};
 use crate::time_travel::parse_at;
 
@@ -54,6 +56,8 @@ pub struct LocateResponse {
     pub chain: Vec<AreaRef>,
     /// Every exclusive grid (专属网格) containing the point, smallest first.
     pub exclusive: Vec<AreaRef>,
+    /// Excluded ground (a river, a rail yard: ground no grid takes) under the point: why it may have no grid.
+    pub excluded: Vec<ExcludedRef>,
     /// The category `responsible` was routed for: the one asked for, else `10` (其他).
     pub category: String,
     /// Who a report of `category` here is routed to (by `POST /v1/reports`' rules and policy), with its staff;
@@ -161,12 +165,21 @@ pub async fn locate_one(
     let index = city.index();
     let location = index.locate(p);
     let routed = route_located(index, &state.config.reports.policy, p, &location, category);
-    Ok(Json(describe(index, p, &location, category, routed)))
+    Ok(Json(describe(
+        index,
+        city.excluded(),
+        p,
+        &location,
+        category,
+        routed,
+    )))
 }
 
-/// Renders a [`Location`] and who is responsible there for `category` for people.
+/// Renders a [`Location`], the `excluded` ground under it and who is responsible there for `category`, for
+/// people.
 pub fn describe(
     index: &AreaIndex,
+    excluded: &[ExcludedGround],
     p: Coord<f64>,
     location: &Location,
     category: Category,
@@ -183,6 +196,11 @@ pub fn describe(
             .exclusive
             .iter()
             .map(|&id| AreaRef::of(index.area(id)))
+            .collect(),
+        excluded: excluded
+            .iter()
+            .filter(|g| g.holds(p))
+            .map(ExcludedRef::of)
             .collect(),
         category: category.code().to_owned(),
         responsible: routed.map(|r| ResponsibleView::of(index.area(r.area))),

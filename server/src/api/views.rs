@@ -15,6 +15,23 @@ pub struct AreaRef {
     pub kind: Option<String>,
 }
 
+/// Ground no grid takes (a river, a rail yard) named in an answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExcludedRef {
+    pub name: String,
+    /// `water`, `rail`, `military` or `other`.
+    pub kind: String,
+}
+
+impl ExcludedRef {
+    pub fn of(ground: &gridmap_core::ExcludedGround) -> ExcludedRef {
+        ExcludedRef {
+            name: ground.name.clone(),
+            kind: ground.kind.as_str().to_owned(),
+        }
+    }
+}
+
 impl AreaRef {
     pub fn of(area: &Area) -> AreaRef {
         AreaRef {
