@@ -474,6 +474,56 @@ pub struct TestServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A `GET` answered: status, headers (with `ETag` and `X-Cache` at hand) and body.
+pub struct Fetched {
+    pub status: u16,
+    /// The `ETag` header, empty when absent.
+    pub etag: String,
+    /// The `X-Cache` header (`hit`, `miss`), empty when absent.
+    pub cache: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    /// A header as text, empty when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// `GET path` from the server (tiles, TileJSON: anything whose headers matter).
+pub async fn fetch(server: &TestServer, path: &str) -> Fetched {
+    fetch_with(server, path, &[]).await
+}
+
+/// `GET path` with request `headers` (e.g. `If-None-Match`, `Accept-Encoding`).
+pub async fn fetch_with(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Fetched {
+    let mut request = server.client.get(format!("{}{path}", server.base));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.expect("GET");
+    let headers = response.headers().clone();
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Fetched {
+        status: response.status().as_u16(),
+        etag: text("etag"),
+        cache: text("x-cache"),
+        body: response.bytes().await.expect("body").to_vec(),
+        headers,
+    }
+}
+
 impl TestServer {
     /// Loads the store's city into a fresh index and serves `app()` on 127.0.0.1:0.
     pub async fn start(

@@ -20,7 +20,7 @@ use gridmap_server::store::CityChanges;
 use gridmap_server::watcher::{WatchOptions, spawn};
 use gridmap_tests::mvt::{DLayer, DValue, decode_tile, polygons, replay, to_tile_units};
 use gridmap_tests::{
-    Backend, TestServer, TestStore, each_store, note, rect_ring, ring, small_city,
+    Backend, TestServer, TestStore, each_store, fetch, note, rect_ring, ring, small_city,
 };
 
 /// The small city's micro-grid (a rectangle), whose outline the SQL test copies into `excluded`.
@@ -92,33 +92,6 @@ fn tile_bounds(z: u8, x: u32, y: u32) -> Rect<f64> {
             y: lat(f64::from(y)),
         },
     )
-}
-
-struct Fetched {
-    status: u16,
-    etag: String,
-    body: Vec<u8>,
-}
-
-async fn fetch(server: &TestServer, path: &str) -> Fetched {
-    let response = server
-        .client
-        .get(format!("{}{path}", server.base))
-        .send()
-        .await
-        .expect("GET");
-    let status = response.status().as_u16();
-    let etag = response
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Fetched {
-        status,
-        etag,
-        body: response.bytes().await.expect("body").to_vec(),
-    }
 }
 
 fn string_attr(layer: &DLayer, f: &gridmap_tests::mvt::DFeature, key: &str) -> String {

@@ -17,7 +17,9 @@ use gridmap_server::state::ApiConfig;
 use gridmap_server::store::{GpkgStore, GridStore, PostgisStore};
 use gridmap_server::watcher::{WatchOptions, spawn};
 use gridmap_tests::mvt::decode_tile;
-use gridmap_tests::{Backend, TestServer, TestStore, each_store, note, rect_ring, small_city};
+use gridmap_tests::{
+    Backend, Fetched, TestServer, TestStore, each_store, fetch, note, rect_ring, small_city,
+};
 use serde_json::{Value, json};
 
 /// The exclusive school grid of the small city and its micro-grid-sized replacement.
@@ -66,41 +68,6 @@ fn tile_path(p: (f64, f64), layer: Option<&str>, at: Option<&str>) -> String {
 /// `+` in an RFC 3339 offset must travel as `%2B`.
 fn encode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
-}
-
-struct Fetched {
-    status: u16,
-    etag: String,
-    cache: String,
-    body: Vec<u8>,
-}
-
-async fn fetch(server: &TestServer, path: &str) -> Fetched {
-    let response = server
-        .client
-        .get(format!("{}{path}", server.base))
-        .send()
-        .await
-        .expect("GET");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (status, etag, cache) = (
-        response.status().as_u16(),
-        header("etag"),
-        header("x-cache"),
-    );
-    Fetched {
-        status,
-        etag,
-        cache,
-        body: response.bytes().await.expect("body").to_vec(),
-    }
 }
 
 /// Fetches a tile until it comes from the cache (rendered once, then a hit), returning the hit.

@@ -16,7 +16,7 @@ use gridmap_tests::mvt::{
     DLayer, DValue, decode_tile, dump, max_vertex_distance, polygons, reference_clip, replay,
     to_tile_units,
 };
-use gridmap_tests::{TestServer, TestStore, each_store, note};
+use gridmap_tests::{TestServer, TestStore, each_store, fetch_with, note};
 
 const EXTENT: f64 = 4096.0;
 const BUFFER: f64 = 64.0;
@@ -59,34 +59,6 @@ fn min_zoom(layer: &str) -> u8 {
     }
 }
 
-struct Fetched {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Fetched {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-async fn fetch(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Fetched {
-    let mut request = server.client.get(format!("{}{path}", server.base));
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = request.send().await.expect("GET");
-    Fetched {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.bytes().await.expect("body").to_vec(),
-    }
-}
-
 fn string_attr(layer: &DLayer, f: &gridmap_tests::mvt::DFeature, key: &str) -> Option<String> {
     layer
         .attributes(f)
@@ -123,7 +95,7 @@ async fn check_polygon_layer(
     layer_name: &str,
     (z, x, y): (u8, u32, u32),
 ) -> usize {
-    let got = fetch(server, &format!("/tiles/{layer_name}/{z}/{x}/{y}.mvt"), &[]).await;
+    let got = fetch_with(server, &format!("/tiles/{layer_name}/{z}/{x}/{y}.mvt"), &[]).await;
     let tile = format!("{layer_name} {z}/{x}/{y}");
     if z < min_zoom(layer_name) {
         assert_eq!(got.status, 204, "{tile}: below the layer's zooms");
@@ -222,7 +194,7 @@ async fn check_labels(server: &TestServer, areas: &[Area], (z, x, y): (u8, u32, 
         "grids" | "exclusive" => 15,
         _ => 17,
     };
-    let got = fetch(server, &format!("/tiles/labels/{z}/{x}/{y}.mvt"), &[]).await;
+    let got = fetch_with(server, &format!("/tiles/labels/{z}/{x}/{y}.mvt"), &[]).await;
     if got.status == 204 {
         return 0;
     }
@@ -306,7 +278,7 @@ async fn served_tiles_snapshots() {
             ("labels_z18", "labels", (lon, lat), 18),
         ] {
             let (x, y) = tile_of(lon, lat, z);
-            let got = fetch(&server, &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), &[]).await;
+            let got = fetch_with(&server, &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), &[]).await;
             assert_eq!(got.status, 200, "{name} at {x} {y}");
             let text = format!(
                 "GET /tiles/{layer}/{z}/{x}/{y}.mvt\n{}",
@@ -373,10 +345,10 @@ async fn sample_city_tiles_match_the_source_at_zooms_8_to_18() {
         // Micro-grids from z15: the tile over a micro-grid has it.
         let (lon, lat) = interior(micro);
         let (x, y) = tile_of(lon, lat, 14);
-        let f = fetch(&server, &format!("/tiles/micro_grids/14/{x}/{y}.mvt"), &[]).await;
+        let f = fetch_with(&server, &format!("/tiles/micro_grids/14/{x}/{y}.mvt"), &[]).await;
         assert_eq!(f.status, 204, "micro-grids absent at z14");
         let (x, y) = tile_of(lon, lat, 15);
-        let f = fetch(&server, &format!("/tiles/micro_grids/15/{x}/{y}.mvt"), &[]).await;
+        let f = fetch_with(&server, &format!("/tiles/micro_grids/15/{x}/{y}.mvt"), &[]).await;
         assert_eq!(f.status, 200, "micro-grids present at z15");
     })
     .await;
@@ -394,7 +366,7 @@ async fn composite_tile_holds_the_layers_of_its_zoom_and_roads() {
         let (lon, lat) = interior(micro);
         for (z, want_micro) in [(14u8, false), (15, true)] {
             let (x, y) = tile_of(lon, lat, z);
-            let f = fetch(&server, &format!("/tiles/{z}/{x}/{y}.mvt"), &[]).await;
+            let f = fetch_with(&server, &format!("/tiles/{z}/{x}/{y}.mvt"), &[]).await;
             assert_eq!(f.status, 200);
             let names: BTreeSet<String> =
                 decode_tile(&f.body).into_iter().map(|l| l.name).collect();
@@ -407,7 +379,8 @@ async fn composite_tile_holds_the_layers_of_its_zoom_and_roads() {
             assert_eq!(names.contains("micro_grids"), want_micro, "z{z}: {names:?}");
             // The composite is exactly the single-layer tiles' layers.
             for layer in &names {
-                let single = fetch(&server, &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), &[]).await;
+                let single =
+                    fetch_with(&server, &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), &[]).await;
                 assert_eq!(single.status, 200, "{layer}");
             }
         }
@@ -419,7 +392,7 @@ async fn composite_tile_holds_the_layers_of_its_zoom_and_roads() {
             .unwrap();
         let c = district.geometry.bounding_rect().unwrap().center();
         let (x, y) = tile_of(c.x, c.y, 12);
-        let f = fetch(&server, &format!("/tiles/roads/12/{x}/{y}.mvt"), &[]).await;
+        let f = fetch_with(&server, &format!("/tiles/roads/12/{x}/{y}.mvt"), &[]).await;
         assert_eq!(f.status, 200);
         let layers = decode_tile(&f.body);
         let roads: BTreeSet<(String, String)> = city
@@ -446,7 +419,7 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
         let (server, city) = sample_server(&t, ApiConfig::default()).await;
         // Ocean (the Gulf of Guinea at 0,0) has no feature: 204, in a layer and in the composite.
         for path in ["/tiles/grids/14/8192/8191.mvt", "/tiles/14/8192/8191.mvt"] {
-            assert_eq!(fetch(&server, path, &[]).await.status, 204, "{path}");
+            assert_eq!(fetch_with(&server, path, &[]).await.status, 204, "{path}");
         }
         // A district is below a pixel at z0 (dropped), and there at z8; `.pbf` is an alias.
         let district = city
@@ -456,14 +429,14 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
             .unwrap();
         let (lon, lat) = interior(district);
         assert_eq!(
-            fetch(&server, "/tiles/districts/0/0/0.pbf", &[])
+            fetch_with(&server, "/tiles/districts/0/0/0.pbf", &[])
                 .await
                 .status,
             204
         );
         let (x, y) = tile_of(lon, lat, 8);
         assert_eq!(
-            fetch(&server, &format!("/tiles/districts/8/{x}/{y}.pbf"), &[])
+            fetch_with(&server, &format!("/tiles/districts/8/{x}/{y}.pbf"), &[])
                 .await
                 .status,
             200
@@ -496,7 +469,7 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
         let (lon, lat) = interior(grid);
         let (x, y) = tile_of(lon, lat, 15);
         let path = format!("/tiles/grids/15/{x}/{y}.mvt");
-        let plain = fetch(&server, &path, &[]).await;
+        let plain = fetch_with(&server, &path, &[]).await;
         assert_eq!(plain.status, 200);
         assert!(plain.header("content-encoding").is_empty());
         assert!(plain.header("cache-control").contains("max-age=60"));
@@ -505,10 +478,10 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
             etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2,
             "{etag}"
         );
-        let again = fetch(&server, &path, &[]).await;
+        let again = fetch_with(&server, &path, &[]).await;
         assert_eq!(again.body, plain.body);
         assert_eq!(again.header("etag"), etag, "same bytes, same ETag");
-        let other = fetch(&server, &format!("/tiles/grids/15/{}/{y}.mvt", x + 1), &[]).await;
+        let other = fetch_with(&server, &format!("/tiles/grids/15/{}/{y}.mvt", x + 1), &[]).await;
         if other.status == 200 {
             assert_ne!(
                 other.header("etag"),
@@ -516,12 +489,12 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
                 "different bytes, different ETag"
             );
         }
-        let not_modified = fetch(&server, &path, &[("if-none-match", etag.as_str())]).await;
+        let not_modified = fetch_with(&server, &path, &[("if-none-match", etag.as_str())]).await;
         assert_eq!(not_modified.status, 304);
         assert!(not_modified.body.is_empty());
-        let stale = fetch(&server, &path, &[("if-none-match", "\"0000\"")]).await;
+        let stale = fetch_with(&server, &path, &[("if-none-match", "\"0000\"")]).await;
         assert_eq!(stale.status, 200);
-        let gz = fetch(&server, &path, &[("accept-encoding", "gzip")]).await;
+        let gz = fetch_with(&server, &path, &[("accept-encoding", "gzip")]).await;
         assert_eq!(gz.status, 200);
         assert_eq!(gz.header("content-encoding"), "gzip");
         assert_eq!(
@@ -536,7 +509,7 @@ async fn http_behaviour_empty_bad_etag_gzip_and_tilejson() {
         assert_eq!(unzipped, plain.body);
         let gz_etag = gz.header("etag").to_owned();
         assert_ne!(gz_etag, etag, "each representation has its own strong ETag");
-        let gz_304 = fetch(
+        let gz_304 = fetch_with(
             &server,
             &path,
             &[
@@ -666,18 +639,18 @@ async fn a_change_invalidates_exactly_the_touched_tiles() {
         let cb = format!("/tiles/{z}/{bx}/{by}.mvt");
         for path in [&a, &b, &ca, &cb] {
             assert_eq!(
-                fetch(&server, path, &[]).await.header("x-cache"),
+                fetch_with(&server, path, &[]).await.header("x-cache"),
                 "miss",
                 "{path}"
             );
             assert_eq!(
-                fetch(&server, path, &[]).await.header("x-cache"),
+                fetch_with(&server, path, &[]).await.header("x-cache"),
                 "hit",
                 "{path}"
             );
         }
-        let before_a = fetch(&server, &a, &[]).await;
-        let before_b = fetch(&server, &b, &[]).await;
+        let before_a = fetch_with(&server, &a, &[]).await;
+        let before_b = fetch_with(&server, &b, &[]).await;
 
         // Rename the grid and shrink it towards its interior point; write; reload (what every writer does).
         let mut edited = changed.clone();
@@ -697,7 +670,7 @@ async fn a_change_invalidates_exactly_the_touched_tiles() {
             .unwrap();
         server.state.reload().await.unwrap();
 
-        let after_a = fetch(&server, &a, &[]).await;
+        let after_a = fetch_with(&server, &a, &[]).await;
         assert_eq!(
             after_a.header("x-cache"),
             "miss",
@@ -720,11 +693,11 @@ async fn a_change_invalidates_exactly_the_touched_tiles() {
             "the new name is in the tile"
         );
         assert_eq!(
-            fetch(&server, &ca, &[]).await.header("x-cache"),
+            fetch_with(&server, &ca, &[]).await.header("x-cache"),
             "miss",
             "touched composite re-rendered"
         );
-        let after_b = fetch(&server, &b, &[]).await;
+        let after_b = fetch_with(&server, &b, &[]).await;
         assert_eq!(
             after_b.header("x-cache"),
             "hit",
@@ -732,7 +705,7 @@ async fn a_change_invalidates_exactly_the_touched_tiles() {
         );
         assert_eq!(after_b.body, before_b.body);
         assert_eq!(
-            fetch(&server, &cb, &[]).await.header("x-cache"),
+            fetch_with(&server, &cb, &[]).await.header("x-cache"),
             "hit",
             "untouched composite still cached"
         );
@@ -765,10 +738,10 @@ async fn cache_off_serves_the_same_tiles() {
         let (lon, lat) = interior(micro);
         let (x, y) = tile_of(lon, lat, 16);
         let path = format!("/tiles/16/{x}/{y}.mvt");
-        let a = fetch(&off, &path, &[]).await;
-        let b = fetch(&off, &path, &[]).await;
+        let a = fetch_with(&off, &path, &[]).await;
+        let b = fetch_with(&off, &path, &[]).await;
         assert_eq!((a.header("x-cache"), b.header("x-cache")), ("miss", "miss"));
-        assert_eq!(a.body, fetch(&cached, &path, &[]).await.body);
+        assert_eq!(a.body, fetch_with(&cached, &path, &[]).await.body);
         assert_eq!(a.header("etag"), b.header("etag"));
     })
     .await;
@@ -814,7 +787,7 @@ async fn imported_chicago_beats_render_at_zooms_10_to_14() {
             // (3,500 vertices instead of 72,000) keep the import to seconds in a debug build.
             let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
             let (x, y) = tile_of(-87.63, 41.88, 10);
-            let empty = fetch(&server, &format!("/tiles/grids/10/{x}/{y}.mvt"), &[]).await;
+            let empty = fetch_with(&server, &format!("/tiles/grids/10/{x}/{y}.mvt"), &[]).await;
             assert_eq!(empty.status, 204);
             let districts = import_args(
                 &t,
@@ -856,7 +829,7 @@ async fn imported_chicago_beats_render_at_zooms_10_to_14() {
             }
             assert!(features > 20, "{features} beat features checked");
             assert_eq!(
-                fetch(&server, &format!("/tiles/grids/10/{x}/{y}.mvt"), &[])
+                fetch_with(&server, &format!("/tiles/grids/10/{x}/{y}.mvt"), &[])
                     .await
                     .status,
                 200
