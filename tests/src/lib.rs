@@ -29,6 +29,8 @@
 )]
 pub mod mvt;
 
+/// Headless Chromium over the DevTools protocol, for the browser tests (`tests/tests/browser/`).
+pub mod browser;
 pub mod skip;
 
 pub use skip::{in_ci, shared_external};
