@@ -146,6 +146,46 @@ async fn click_shows_the_grid(
     screenshot(page, "map.png").await
 }
 
+/// A click in the river (沙河, the README's second example): the panel names the grid a report there goes to,
+/// the rule that chose it (nearest grid, with the distance) and the excluded ground under the point.
+async fn river_point_says_why(page: &Page, server: &TestServer) {
+    let (lon, lat) = (114.09, 33.57);
+    let (_, _, answer) = server.get(&format!("/v1/locate?lon={lon}&lat={lat}")).await;
+    assert_eq!(answer["rule"], "nearest", "{answer}");
+    eval(
+        page,
+        &format!("(() => {{ map.jumpTo({{center: [{lon}, {lat}], zoom: 16}}); return true; }})()"),
+    )
+    .await;
+    map_idle(page).await;
+    click_at(page, lon, lat).await;
+    wait_for(
+        page,
+        "document.querySelector('#panel .excluded') !== null",
+        "the river's panel",
+    )
+    .await;
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#responsible-code').textContent"
+        )
+        .await,
+        answer["responsible"]["code"]
+    );
+    let rule = eval(page, "document.querySelector('#panel .rule').textContent").await;
+    let distance = answer["distance_m"].as_f64().expect("distance").round();
+    assert_eq!(rule, format!("依据: 最近网格 · {distance} m"), "{answer}");
+    assert_eq!(
+        eval(
+            page,
+            "document.querySelector('#panel .excluded').textContent"
+        )
+        .await,
+        "位于不划入网格的区域: 沙河 (水域)"
+    );
+}
+
 /// From elsewhere, with the panel closed, typing the address and pressing Enter flies to it and
 /// highlights its grid.
 async fn search_finds_and_highlights(page: &Page, address: &Address, grid: &Area) {
@@ -271,6 +311,7 @@ async fn the_web_map_works_in_headless_chromium() {
 
     let shot = click_shows_the_grid(page, &server, grid, (lon, lat)).await;
     search_finds_and_highlights(page, address, grid).await;
+    river_point_says_why(page, &server).await;
 
     // 4. An overview for the README, in English.
     eval(page, "document.getElementById('search-input').value = ''; document.getElementById('lang-toggle').click(); document.getElementById('panel-close').click(); map.jumpTo({center: [114.09, 33.57], zoom: 13}); true").await;
