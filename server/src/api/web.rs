@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = &[
     asset!("dispatch.js", JS),
     asset!("coverage.js", JS),
     asset!("planner.js", JS),
+    asset!("util.js", JS),
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
