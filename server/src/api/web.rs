@@ -50,7 +50,6 @@ const ASSETS: &[Asset] = &[
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
-    asset!("vendor/maplibre-gl/maplibre-gl-shared.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl.css", CSS),
     asset!(
         "vendor/maplibre-gl/LICENSE.txt",
