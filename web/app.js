@@ -9,6 +9,7 @@ import {
   EXCLUDED_COLORS, EXCLUSIVE_COLOR, INTERACTIVE_FILLS, KIND_COLORS, LEVEL_LINES, POLYGON_LAYERS, buildStyle,
   layerGroups, stripePattern,
 } from './style.js';
+import {$, bboxOf, escapeHtml, getJson} from './util.js';
 
 const DEFAULT_VIEW = {center: [114.09, 33.57], zoom: 13.3};
 const ui = {
@@ -19,23 +20,6 @@ const ui = {
   mode: ['dispatch', 'coverage', 'plan'].find((m) => m === new URLSearchParams(location.search).get('mode')) ?? 'map',
 };
 const t = (key) => STRINGS[ui.lang][key];
-const $ = (id) => document.getElementById(id);
-
-function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
-  })[c]);
-}
-
-async function getJson(url) {
-  const response = await fetch(url, {headers: {accept: 'application/json, application/geo+json'}});
-  if (!response.ok) {
-    const error = new Error(`${response.status} ${url}`);
-    error.status = response.status;
-    throw error;
-  }
-  return response.json();
-}
 
 async function loadConfig() {
   try {
@@ -244,18 +228,6 @@ $('panel-body').addEventListener('click', (e) => {
 });
 
 // --- search -------------------------------------------------------------------------------------
-
-function bboxOf(geometry) {
-  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      minX = Math.min(minX, c[0]); minY = Math.min(minY, c[1]);
-      maxX = Math.max(maxX, c[0]); maxY = Math.max(maxY, c[1]);
-    } else c.forEach(walk);
-  };
-  walk(geometry.coordinates);
-  return [[minX, minY], [maxX, maxY]];
-}
 
 /** Flies to an area by code, highlights it and shows it in the panel. */
 async function showArea(code) {

@@ -2,6 +2,7 @@
 // layer), micro-grids not visited for N days marked, a list of the street's grids with coverage and duty, and
 // the playback of a worker's cleaned track for the day (a marker moving along it, a time slider, play/pause).
 import {STRINGS} from './i18n.js';
+import {$, EMPTY, bboxOf, escapeHtml, getJson} from './util.js';
 
 /** Coverage classes (upper bounds, %) and their colours, red (little walked) to green. */
 export const COVERAGE_CLASSES = [
@@ -17,23 +18,6 @@ const TRACK_COLOR = '#1d4ed8';
 /** Beijing time: dates and windows are the server's local days (+08:00). */
 const LOCAL_OFFSET_MS = 8 * 3600 * 1000;
 const SPEEDS = [60, 300, 1200];
-
-function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
-  })[c]);
-}
-
-async function getJson(url) {
-  const response = await fetch(url, {headers: {accept: 'application/json, application/geo+json'}});
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = new Error(body?.detail || `${response.status} ${url}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
-}
 
 /** Today as YYYY-MM-DD in Beijing time. */
 export function localToday(now = Date.now()) {
@@ -55,24 +39,10 @@ function colorOf(share) {
   return COVERAGE_CLASSES.find(([upper]) => pct < upper)?.[1] ?? COVERAGE_CLASSES.at(-1)[1];
 }
 
-function bboxOf(geometry) {
-  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      minX = Math.min(minX, c[0]); minY = Math.min(minY, c[1]);
-      maxX = Math.max(maxX, c[0]); maxY = Math.max(maxY, c[1]);
-    } else c.forEach(walk);
-  };
-  walk(geometry.coordinates);
-  return [[minX, minY], [maxX, maxY]];
-}
-
-const EMPTY = {type: 'FeatureCollection', features: []};
 const NOTHING = ['==', ['get', 'code'], '\u0000'];
 
 export function initCoverage(map, ctx) {
   const t = (key) => STRINGS[ctx.lang()][key];
-  const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const state = {
     active: false,

@@ -2,6 +2,7 @@
 // history and actions, a new-report form, and live updates from `/v1/reports/stream` (server-sent events).
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import {STRINGS} from './i18n.js';
+import {$, escapeHtml, getJson, postJson} from './util.js';
 
 /** Circle colour per stage; overdue reports get a red ring on top. */
 export const STAGE_COLORS = {
@@ -32,50 +33,12 @@ const CHANNELS = ['hotline_12345', 'patrol', 'video', 'transfer_110', 'app'];
 const MAP_LIMIT = 2000;
 const QUEUE_LIMIT = 1000;
 
-function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
-  })[c]);
-}
-
 /** A client id for idempotent intake: kept across retries of one form, new for the next report. */
 function newClientId() {
   if (globalThis.crypto?.randomUUID) return `web-${crypto.randomUUID()}`;
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return `web-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
-
-/** An API error carrying the problem+json body (title, detail, status). */
-class ApiError extends Error {
-  constructor(status, problem, url) {
-    const text = problem?.detail || problem?.title || `${status} ${url}`;
-    super(text);
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-async function api(url, options = {}) {
-  const response = await fetch(url, {
-    ...options,
-    headers: {accept: 'application/json, application/geo+json, application/problem+json', ...options.headers},
-  });
-  const text = await response.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = {detail: text};
-  }
-  if (!response.ok) throw new ApiError(response.status, body, url);
-  return body;
-}
-
-const postJson = (url, body) => api(url, {
-  method: 'POST',
-  headers: {'content-type': 'application/json'},
-  body: JSON.stringify(body),
-});
 
 /** The id of a report summary, whether it comes as a GeoJSON feature or a flat object. */
 function idOf(summary) {
@@ -105,7 +68,6 @@ function pointOf(report) {
 export function initDispatch(map, ctx) {
   const t = (key) => STRINGS[ctx.lang()][key];
   const names = (group, key) => STRINGS[ctx.lang()][group]?.[key] ?? key;
-  const $ = (id) => document.getElementById(id);
 
   const state = {
     active: false,
@@ -178,7 +140,7 @@ export function initDispatch(map, ctx) {
     const b = map.getBounds();
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
     try {
-      const fc = await api(`v1/reports?bbox=${bbox}&limit=${MAP_LIMIT}`);
+      const fc = await getJson(`v1/reports?bbox=${bbox}&limit=${MAP_LIMIT}`);
       if (seq !== mapSeq) return;
       const now = Date.now();
       const features = (fc.features ?? []).map((f) => ({
@@ -200,7 +162,7 @@ export function initDispatch(map, ctx) {
     if (!state.active) return;
     const seq = ++queueSeq;
     try {
-      const fc = await api(`v1/reports?limit=${QUEUE_LIMIT}`);
+      const fc = await getJson(`v1/reports?limit=${QUEUE_LIMIT}`);
       if (seq !== queueSeq) return;
       state.queue = (fc.features ?? [])
         .map((f) => ({...f.properties, id: idOf(f), lngLat: f.geometry?.coordinates}))
@@ -223,7 +185,7 @@ export function initDispatch(map, ctx) {
     const missing = [...new Set(codes.filter((c) => c && !state.areaNames.has(c)))];
     await Promise.all(missing.map(async (code) => {
       try {
-        const feature = await api(`v1/grids/${encodeURIComponent(code)}`);
+        const feature = await getJson(`v1/grids/${encodeURIComponent(code)}`);
         state.areaNames.set(code, feature.properties?.name ?? '');
       } catch {
         state.areaNames.set(code, '');
@@ -306,7 +268,7 @@ export function initDispatch(map, ctx) {
   async function loadDetail(id) {
     const seq = ++detailSeq;
     try {
-      const report = await api(`v1/reports/${id}`);
+      const report = await getJson(`v1/reports/${id}`);
       if (seq !== detailSeq || state.selected !== id) return;
       await showDetail(report);
     } catch (error) {
@@ -497,7 +459,7 @@ export function initDispatch(map, ctx) {
       state.panel = 'detail';
       state.actionError = null;
       highlight(id);
-      await showDetail(report.events ? report : await api(`v1/reports/${id}`));
+      await showDetail(report.events ? report : await getJson(`v1/reports/${id}`));
       return report;
     } catch (error) {
       state.busy = false;
@@ -546,7 +508,7 @@ export function initDispatch(map, ctx) {
       state.busy = false;
       state.actionError = null;
       refreshSoon();
-      if (state.selected === r.id) await showDetail(updated.events ? updated : await api(`v1/reports/${r.id}`));
+      if (state.selected === r.id) await showDetail(updated.events ? updated : await getJson(`v1/reports/${r.id}`));
       return updated;
     } catch (error) {
       state.busy = false;

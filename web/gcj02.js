@@ -2,7 +2,7 @@
 // Outside China the two coincide.
 
 const A = 6378245.0; // Krasovsky 1940 semi-major axis, metres
-const EE = 0.00669342162296594323; // its first eccentricity squared
+const EE = 0.006693421622965943; // its first eccentricity squared (0.00669342162296594323 as a double)
 
 function outOfChina(lon, lat) {
   return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;

@@ -7,6 +7,8 @@
 // History slider: the instants at which the community's grids got a version (`/v1/grids/{code}/history`);
 // moving it redraws the grid tiles as they were then (`at=` on tiles) and hides the draft, which is of now.
 
+import {$, EMPTY, bboxOf, escapeHtml, requestJson} from './util.js';
+
 const PLAN_FILL = '#457b9d';
 const NEW_FILL = '#2a9d8f';
 const PROBLEM_COLOR = '#e63946';
@@ -47,23 +49,6 @@ const TEXT = {
     blocked: 'Resolve the problems this plan makes first',
   },
 };
-
-function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
-  })[c]);
-}
-
-async function requestJson(method, url, body, ifMatch) {
-  const headers = {accept: 'application/json, application/geo+json'};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (ifMatch !== undefined) headers['if-match'] = `"${ifMatch}"`;
-  const response = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
-  const json = await response.json().catch(() => null);
-  return {status: response.status, body: json};
-}
-
-const EMPTY = {type: 'FeatureCollection', features: []};
 
 // Two positions this close (degrees, about 1 mm) are one vertex: terra-draw keeps 9 decimals, stored vertices 7.
 const SAME_DEG = 1e-8;
@@ -205,7 +190,6 @@ export function vertexMoves(original, edited) {
 }
 
 export function initPlanner(map, ctx) {
-  const $ = (id) => document.getElementById(id);
   const tr = (key) => TEXT[ctx.lang()][key] ?? key;
   const state = {
     active: false,
@@ -570,12 +554,9 @@ export function initPlanner(map, ctx) {
     paint();
     render();
     loadHistory();
-    const bounds = state.grids.flatMap((f) => (f.geometry.type === 'Polygon' ? [f.geometry.coordinates]
-      : f.geometry.coordinates).flatMap((p) => p[0]));
-    if (bounds.length) {
-      const xs = bounds.map((c) => c[0]);
-      const ys = bounds.map((c) => c[1]);
-      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], {padding: {top: 70, bottom: 20, left: 350, right: 20}, duration: 0});
+    if (state.grids.length) {
+      map.fitBounds(bboxOf({coordinates: state.grids.map((f) => f.geometry.coordinates)}),
+        {padding: {top: 70, bottom: 20, left: 350, right: 20}, duration: 0});
     }
   }
 

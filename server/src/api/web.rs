@@ -46,10 +46,10 @@ const ASSETS: &[Asset] = &[
     asset!("dispatch.js", JS),
     asset!("coverage.js", JS),
     asset!("planner.js", JS),
+    asset!("util.js", JS),
     asset!("style.css", CSS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
-    asset!("vendor/maplibre-gl/maplibre-gl-shared.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl.css", CSS),
     asset!(
         "vendor/maplibre-gl/LICENSE.txt",
