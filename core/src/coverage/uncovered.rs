@@ -25,7 +25,7 @@ pub(super) fn uncovered(cells: &Raster, frame: Frame) -> MultiPolygon<f64> {
         LineString(coords)
     };
     MultiPolygon(
-        trace::trace(cells)
+        trace::trace(cells, trace::Nodes::Corners)
             .into_iter()
             .map(|p| {
                 Polygon::new(
