@@ -81,6 +81,17 @@ impl Raster {
         &mut self.bits[j * self.words..(j + 1) * self.words]
     }
 
+    /// Sets cell (i, j), which must be inside the raster.
+    pub fn set(&mut self, i: usize, j: usize) {
+        assert!(
+            i < self.nx && j < self.ny,
+            "cell ({i}, {j}) of a {} × {} raster",
+            self.nx,
+            self.ny
+        );
+        self.bits[j * self.words + i / 64] |= 1 << (i % 64);
+    }
+
     pub fn get(&self, i: usize, j: usize) -> bool {
         i < self.nx && j < self.ny && self.bits[j * self.words + i / 64] >> (i % 64) & 1 == 1
     }

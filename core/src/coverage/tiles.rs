@@ -12,8 +12,9 @@
 
 use geo_types::{Coord, Rect};
 
+use super::frame::Frame;
 use super::raster::Raster;
-use super::{Frame, Seg, Segments};
+use super::segments::{Seg, Segments};
 
 /// Cells per tile side; a multiple of 64, so that tiles are whole words wide.
 const TILE: usize = 512;

@@ -1,14 +1,28 @@
 //! Outlines of the set cells of a [`Raster`] as polygons of raster nodes (node (i, j) is the south-west corner
-//! of cell (i, j)), after `data/src/trace.rs`: boundary edges with the region on their left, chained into rings,
-//! turning as far left as possible where the region touches itself at a corner. Exteriors come out
-//! counter-clockwise, holes clockwise; only corners are kept.
+//! of cell (i, j)): boundary edges with the region on their left, chained into rings, turning as far left as
+//! possible where the region touches itself at a corner (so rings touch there without crossing). Exteriors
+//! come out counter-clockwise, holes clockwise; polygons, and holes in a polygon, in the order of their lowest
+//! (then westernmost) node.
+//!
+//! Coverage keeps only the corners of its uncovered parts; the sample city's generator (`gridmap-data`) keeps
+//! every node, so that neighbouring areas carry the same vertices.
 
 use super::raster::Raster;
 
 /// A raster node.
 pub type Node = (usize, usize);
 
-/// One polygon: exterior ring, then holes; rings open (first node not repeated).
+/// Which nodes of its outline a ring keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nodes {
+    /// Where the outline turns.
+    Corners,
+    /// Every node on the outline.
+    All,
+}
+
+/// One polygon: exterior ring, then holes; rings open (first node not repeated), each ending at its lowest (then
+/// westernmost) node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodePolygon {
     pub exterior: Vec<Node>,
@@ -64,8 +78,22 @@ fn ring_contains(ring: &[Node], x: f64, y: f64) -> bool {
     inside
 }
 
-/// Traces the set cells of `cells` into polygons.
-pub fn trace(cells: &Raster) -> Vec<NodePolygon> {
+/// Traces the set cells of `cells` into polygons, keeping `nodes`.
+///
+/// ```
+/// use gridmap_core::coverage::raster::Raster;
+/// use gridmap_core::coverage::trace::{Nodes, trace};
+///
+/// let mut cells = Raster::new(0.0, 0.0, 1.0, 4, 4);
+/// for (i, j) in [(1, 1), (2, 1)] {
+///     cells.set(i, j);
+/// }
+/// let corners = trace(&cells, Nodes::Corners);
+/// assert_eq!(corners[0].exterior, [(3, 1), (3, 2), (1, 2), (1, 1)]);
+/// let all = trace(&cells, Nodes::All);
+/// assert_eq!(all[0].exterior, [(2, 1), (3, 1), (3, 2), (2, 2), (1, 2), (1, 1)]);
+/// ```
+pub fn trace(cells: &Raster, nodes: Nodes) -> Vec<NodePolygon> {
     let (nx, ny) = (cells.nx, cells.ny);
     let width = nx + 1;
     // Outgoing boundary edges per node, as direction bits.
@@ -118,7 +146,7 @@ pub fn trace(cells: &Raster) -> Vec<NodePolygon> {
                 let Some(turn) = turns(dir).into_iter().find(|&d| bits & d != 0) else {
                     break; // cannot happen: every node of a boundary is balanced
                 };
-                if turn != dir {
+                if turn != dir || nodes == Nodes::All {
                     ring.push(next);
                 }
                 node = next;
@@ -168,9 +196,7 @@ mod tests {
     fn raster(cells: &[(usize, usize)]) -> Raster {
         let mut r = Raster::new(0.0, 0.0, 1.0, 8, 8);
         for &(i, j) in cells {
-            // A capsule of radius 0.1 around the centre sets exactly that cell.
-            let c = [i as f64 + 0.5, j as f64 + 0.5];
-            r.fill_capsule(c, c, 0.1);
+            r.set(i, j);
         }
         r
     }
@@ -185,7 +211,7 @@ mod tests {
             .flat_map(|j| (1..4).map(move |i| (i, j)))
             .filter(|&c| c != (2, 3))
             .collect();
-        let polys = trace(&raster(&cells));
+        let polys = trace(&raster(&cells), Nodes::Corners);
         assert_eq!(polys.len(), 1);
         assert_eq!(polys[0].exterior.len(), 4, "only corners are kept");
         assert_eq!(polys[0].holes.len(), 1);
@@ -194,7 +220,7 @@ mod tests {
 
     #[test]
     fn diagonal_cells_make_two_squares_and_edges_of_the_raster_close() {
-        let polys = trace(&raster(&[(0, 0), (1, 1), (7, 7), (6, 7)]));
+        let polys = trace(&raster(&[(0, 0), (1, 1), (7, 7), (6, 7)]), Nodes::Corners);
         let mut areas: Vec<i64> = polys.iter().map(area2).collect();
         areas.sort_unstable();
         assert_eq!(areas, [2, 2, 4]);
