@@ -10,7 +10,7 @@
 # says how many and why, or `nothing skipped`. Under CI=true a skip fails the run.
 #
 #   bash tests/run.sh                                   # everything (CI runs exactly this)
-#   bash tests/run.sh -p gridmap-tests --test plans     # the same set-up, then only `cargo test ARGS`
+#   bash tests/run.sh --workspace --test plans          # the same set-up, then only `cargo test ARGS`
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
