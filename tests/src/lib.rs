@@ -476,6 +476,19 @@ pub struct TestServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Writes `city` into the test's store (one import, author `import`) and serves it with `config`.
+pub async fn serve_city(
+    t: &TestStore,
+    city: &City,
+    config: gridmap_server::state::ApiConfig,
+) -> TestServer {
+    t.store
+        .write_city(city, &note("import", 1))
+        .await
+        .expect("write the city");
+    TestServer::start(t.store.clone(), config).await
+}
+
 /// A `GET` answered: status, headers (with `ETag` and `X-Cache` at hand) and body.
 pub struct Fetched {
     pub status: u16,

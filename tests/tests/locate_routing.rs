@@ -15,7 +15,9 @@ use geo_types::{Coord, MultiPolygon, Point};
 use gridmap_core::{Area, Category, City, GridKind, Level, RoutingPolicy};
 use gridmap_server::state::{ApiConfig, ReportSettings};
 use gridmap_server::store::{GpkgStore, GridStore};
-use gridmap_tests::{Backend, TestServer, TestStore, at_second, each_store, note, small_city};
+use gridmap_tests::{
+    Backend, TestServer, TestStore, at_second, each_store, note, serve_city, small_city,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -497,11 +499,7 @@ async fn locate_names_whom_a_report_of_each_category_is_routed_to() {
 async fn a_river_point_near_a_grid_is_that_grids() {
     each_store(|t| async move {
         let city = gridmap_data::sample_city();
-        t.store
-            .write_city(&city, &note("test", 1))
-            .await
-            .expect("write the sample city");
-        let server = TestServer::start(t.store.clone(), ApiConfig::default()).await;
+        let server = serve_city(&t, &city, ApiConfig::default()).await;
         let p = RIVER_EXAMPLE;
         assert!(gridmap_data::sample_water().contains(&Point(p)));
         let (status, _, answer) = server

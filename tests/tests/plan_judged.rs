@@ -10,7 +10,7 @@
 use geo::{BooleanOps, GeodesicArea};
 use gridmap_core::{Area, City, Level};
 use gridmap_server::state::ApiConfig;
-use gridmap_tests::{TestServer, each_store, note};
+use gridmap_tests::{TestServer, each_store, serve_city};
 use serde_json::{Value, json};
 
 /// Communities of the sample city, and those the river crosses (data/README.md).
@@ -83,11 +83,7 @@ struct Tally {
 }
 
 async fn every_community(t: gridmap_tests::TestStore, city: City) -> Tally {
-    t.store
-        .write_city(&city, &note("import", 1))
-        .await
-        .expect("write the sample city");
-    let server = TestServer::start(t.store, ApiConfig::default()).await;
+    let server = serve_city(&t, &city, ApiConfig::default()).await;
     let water = gridmap_data::sample_water();
     let declared = !city.excluded.is_empty();
     let mut tally = Tally::default();

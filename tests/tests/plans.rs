@@ -14,7 +14,7 @@ use gridmap_core::{Area, City, Level};
 use gridmap_server::state::ApiConfig;
 use gridmap_server::store::{GpkgStore, GridStore, PostgisStore};
 use gridmap_tests::mvt::{DValue, decode_tile};
-use gridmap_tests::{TestServer, each_store, note};
+use gridmap_tests::{TestServer, each_store, note, serve_city};
 use serde_json::{Value, json};
 
 /// The community re-divided in these tests (景苑社区, 12 residential grids).
@@ -25,11 +25,7 @@ const SPLIT: &str = "411104001001001";
 const NEW_GRID: &str = "411104001001013";
 
 async fn serve(t: gridmap_tests::TestStore, city: &City) -> TestServer {
-    t.store
-        .write_city(city, &note("import", 1))
-        .await
-        .expect("write the sample city");
-    TestServer::start(t.store, ApiConfig::default()).await
+    serve_city(&t, city, ApiConfig::default()).await
 }
 
 async fn send(
@@ -632,11 +628,7 @@ fn block_city() -> City {
 }
 
 async fn serve_with(t: gridmap_tests::TestStore, city: &City, config: ApiConfig) -> TestServer {
-    t.store
-        .write_city(city, &note("import", 1))
-        .await
-        .expect("write the block city");
-    TestServer::start(t.store, config).await
+    serve_city(&t, city, config).await
 }
 
 async fn put(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
