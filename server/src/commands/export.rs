@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use gridmap_core::City;
 
-use crate::cli::StoreArgs;
+use crate::commands::StoreArgs;
 use crate::commands::import::ImportLevel;
 use crate::store::{ChangeNote, GpkgStore, GridStore};
 

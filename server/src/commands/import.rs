@@ -15,7 +15,7 @@ use gridmap_core::import::{
 use gridmap_core::{City, CodeScheme, Crs, ExcludedKind, GridKind, Level};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::StoreArgs;
+use crate::commands::StoreArgs;
 use crate::sources::read_features;
 use crate::store::{ChangeNote, WriteOutcome};
 
