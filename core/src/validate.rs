@@ -6,7 +6,11 @@
 //! the features of one area often share borders. Winding is not an error (RFC 7946 §3.1.6 asks parsers
 //! to accept either): rings are rewound to exterior counter-clockwise, holes clockwise, and counted.
 
-use geo::algorithm::Validation;
+mod ring;
+
+pub use ring::ring_self_intersects;
+
+use geo::algorithm::validation::{InvalidPolygon, RingRole};
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
 use geo::{BoundingRect, Intersects, Relate, Winding};
@@ -141,7 +145,7 @@ fn check_coordinates(polys: &[Polygon<f64>], defects: &mut Vec<Defect>) {
     }
 }
 
-/// OGC validity of each polygon, via geo's `Validation`.
+/// OGC validity of each polygon, as geo's `Validation` judges it.
 fn check_polygons(polys: &[Polygon<f64>], defects: &mut Vec<Defect>) {
     for (i, p) in polys.iter().enumerate() {
         let rings = std::iter::once(p.exterior()).chain(p.interiors());
@@ -162,14 +166,72 @@ fn check_polygons(polys: &[Polygon<f64>], defects: &mut Vec<Defect>) {
         if ring_defect {
             continue;
         }
-        for problem in p.validation_errors() {
+        for problem in polygon_problems(p) {
             defects.push(defect(format!("polygon {i}"), polygon_reason(&problem)));
         }
     }
 }
 
-fn polygon_reason(problem: &geo::algorithm::validation::InvalidPolygon) -> String {
-    use geo::algorithm::validation::InvalidPolygon;
+/// geo's `Validation` of a polygon whose coordinates are finite and rings long enough, in its words, with
+/// the ring test in O(n log n) (see [`ring_self_intersects`]).
+fn polygon_problems(p: &Polygon<f64>) -> Vec<InvalidPolygon> {
+    use geo::{PreparedGeometry, RemoveRepeatedPoints};
+    let mut problems = Vec::new();
+    let rings = std::iter::once(p.exterior()).chain(p.interiors());
+    let roles = std::iter::once(RingRole::Exterior).chain((0..).map(RingRole::Interior));
+    for (ring, role) in rings.zip(roles) {
+        if ring.remove_repeated_points().0.len() < 4 {
+            problems.push(InvalidPolygon::TooFewPointsInRing(role));
+        }
+        if ring_self_intersects(ring) {
+            problems.push(InvalidPolygon::SelfIntersection(role));
+        }
+    }
+    if p.interiors().is_empty() {
+        return problems;
+    }
+    let exterior = Polygon::new(p.exterior().clone(), vec![]);
+    let exterior = PreparedGeometry::from(&exterior);
+    let holes: Vec<Polygon<f64>> = p
+        .interiors()
+        .iter()
+        .map(|ring| Polygon::new(ring.clone(), vec![]))
+        .collect();
+    for (i, hole) in holes.iter().enumerate() {
+        let prepared = PreparedGeometry::from(hole);
+        let outer = exterior.relate(&prepared);
+        if !outer.is_contains() {
+            problems.push(InvalidPolygon::InteriorRingNotContainedInExteriorRing(
+                RingRole::Interior(i),
+            ));
+        }
+        if outer.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
+            problems.push(InvalidPolygon::IntersectingRingsOnALine(
+                RingRole::Exterior,
+                RingRole::Interior(i),
+            ));
+        }
+        for (j, other) in holes.iter().enumerate().skip(i + 1) {
+            let between = prepared.relate(other);
+            if between.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
+                problems.push(InvalidPolygon::IntersectingRingsOnAnArea(
+                    RingRole::Interior(i),
+                    RingRole::Interior(j),
+                ));
+            }
+            if between.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional
+            {
+                problems.push(InvalidPolygon::IntersectingRingsOnALine(
+                    RingRole::Interior(i),
+                    RingRole::Interior(j),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn polygon_reason(problem: &InvalidPolygon) -> String {
     match problem {
         InvalidPolygon::SelfIntersection(ring) => {
             format!("{ring} is self-intersecting (invalid per OGC)")
