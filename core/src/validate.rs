@@ -169,7 +169,26 @@ fn check_polygons(polys: &[Polygon<f64>], defects: &mut Vec<Defect>) {
         for problem in polygon_problems(p) {
             defects.push(defect(format!("polygon {i}"), polygon_reason(&problem)));
         }
+        let rings = std::iter::once(p.exterior()).chain(p.interiors());
+        for (r, ring) in rings.enumerate() {
+            if is_flat(ring) {
+                defects.push(defect(
+                    ring_name(i, r),
+                    "ring encloses no area (its positions lie on one line)",
+                ));
+            }
+        }
     }
+}
+
+/// True when a ring encloses no area: its area is rounding noise against the square of its length. geo's
+/// rule lets such a ring pass, since its segments meet only end to start; OGC (and `ST_IsValid`) does not.
+/// Real boundaries keep tiny but true slivers (NYC's precincts have parts of 0.01 m²): those pass.
+fn is_flat(ring: &LineString<f64>) -> bool {
+    use geo::{Area, Euclidean, Length};
+    let area = Polygon::new(ring.clone(), vec![]).unsigned_area();
+    let length = Euclidean.length(ring);
+    area <= 1e-12 * length * length
 }
 
 /// geo's `Validation` of a polygon whose coordinates are finite and rings long enough, in its words, with
@@ -371,6 +390,28 @@ mod tests {
     fn rejects_bow_tie() {
         let bow = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
         assert!(reasons(&Geometry::Polygon(bow)).contains("self-intersecting"));
+    }
+
+    #[test]
+    fn rejects_a_flat_ring_and_a_flat_hole() {
+        let flat = polygon![(x: 114.0, y: 33.0), (x: 114.01, y: 33.0), (x: 114.02, y: 33.0), (x: 114.0, y: 33.0)];
+        assert!(
+            reasons(&Geometry::Polygon(flat))
+                .contains("polygon 0, exterior ring: ring encloses no area")
+        );
+        let hole = LineString::from(vec![(2.0, 2.0), (3.0, 3.0), (4.0, 4.0), (2.0, 2.0)]);
+        let holed = Polygon::new(square(0.0, 0.0, 10.0).exterior().clone(), vec![hole]);
+        assert!(
+            reasons(&Geometry::Polygon(holed)).contains("polygon 0, hole 0: ring encloses no area")
+        );
+        // A sliver of a metre is an area.
+        let thin = square(114.0, 33.0, 0.01);
+        let mut thin = thin;
+        thin.exterior_mut(|r| {
+            r.0[2].y = 33.000_01;
+            r.0[3].y = 33.000_01;
+        });
+        assert!(validate_boundary(&Geometry::Polygon(thin)).is_ok());
     }
 
     #[test]
