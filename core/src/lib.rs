@@ -17,6 +17,7 @@ pub mod model;
 pub mod patrol;
 pub mod pip;
 pub mod plan;
+pub mod plausible;
 pub mod report;
 pub mod routing;
 pub mod staff;
