@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::geojson_response;
-use crate::api::grids::area_feature;
 use crate::error::ApiError;
 use crate::store::AreaVersion;
+use crate::views::area_feature;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -133,9 +133,7 @@ pub async fn grid_diff(
         (find(from)?, find(to)?)
     };
     // Boolean operations on large boundaries are CPU work.
-    let body = tokio::task::spawn_blocking(move || diff(&versions.0, &versions.1))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = tokio::task::spawn_blocking(move || diff(&versions.0, &versions.1)).await?;
     Ok(geojson_response(&body))
 }
 
