@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::api::extract::{Limit, Opt};
 use crate::api::geojson_response;
 use crate::error::ApiError;
+use crate::snapshot::Snapshot;
 use crate::views::AreaRef;
 
 /// Default number of matches.
@@ -59,28 +60,35 @@ pub async fn search_addresses(
         .address_index
         .search(q, limit)
         .into_iter()
-        .map(|m| {
-            let address = &snapshot.addresses[m.address];
-            let location = snapshot.index.locate(address.point.0);
-            let area = |id| snapshot.index.area(id);
-            let chain: Vec<AreaRef> = location.chain.iter().map(|&id| AreaRef::of(area(id))).collect();
-            let responsible = location.responsible.map(|id| &area(id).code);
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [address.point.x(), address.point.y()]},
-                "properties": {
-                    "full": address.full,
-                    "road": address.road,
-                    "number": address.number,
-                    "building": address.building,
-                    "score": m.score,
-                    "chain": chain,
-                    "responsible": responsible,
-                }
-            })
-        })
+        .map(|m| feature(&snapshot, m.address, m.score))
         .collect();
     Ok(geojson_response(
         &json!({"type": "FeatureCollection", "features": features}),
     ))
+}
+
+/// One match as a Point feature with its full address, score and grid chain.
+fn feature(snapshot: &Snapshot, address: usize, score: f32) -> Value {
+    let address = &snapshot.addresses[address];
+    let location = snapshot.index.locate(address.point.0);
+    let area = |id| snapshot.index.area(id);
+    let chain: Vec<AreaRef> = location
+        .chain
+        .iter()
+        .map(|&id| AreaRef::of(area(id)))
+        .collect();
+    let responsible = location.responsible.map(|id| &area(id).code);
+    json!({
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [address.point.x(), address.point.y()]},
+        "properties": {
+            "full": address.full,
+            "road": address.road,
+            "number": address.number,
+            "building": address.building,
+            "score": score,
+            "chain": chain,
+            "responsible": responsible,
+        }
+    })
 }

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::api::extract::{Opt, Radius, RadiusParam, Window};
 use crate::api::geojson_response;
 use crate::error::ApiError;
-use crate::service::coverage;
+use crate::service::coverage::{self, AreaCoverage};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/v1/coverage", get(get_coverage))
@@ -135,19 +135,7 @@ pub async fn get_coverage(
     };
     let found = coverage::of_area(&state, target, (from, to), radius_m).await?;
     if geojson {
-        let shown = if target.0 == Level::Grid {
-            std::slice::from_ref(&found.area)
-        } else {
-            &found.grids[..]
-        };
-        let features: Vec<Value> = shown
-            .iter()
-            .filter(|c| !c.uncovered.0.is_empty())
-            .map(feature)
-            .collect();
-        return Ok(geojson_response(
-            &json!({"type": "FeatureCollection", "features": features}),
-        ));
+        return Ok(uncovered(target.0, &found));
     }
     let response = CoverageResponse {
         from,
@@ -163,4 +151,19 @@ pub async fn get_coverage(
             .collect::<Result<_, _>>()?,
     };
     Ok(axum::Json(response).into_response())
+}
+
+/// The uncovered parts as a FeatureCollection: the grid's, or each grid's of a community or street.
+fn uncovered(level: Level, found: &AreaCoverage) -> Response {
+    let shown = if level == Level::Grid {
+        std::slice::from_ref(&found.area)
+    } else {
+        &found.grids[..]
+    };
+    let features: Vec<Value> = shown
+        .iter()
+        .filter(|c| !c.uncovered.0.is_empty())
+        .map(feature)
+        .collect();
+    geojson_response(&json!({"type": "FeatureCollection", "features": features}))
 }

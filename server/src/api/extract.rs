@@ -334,10 +334,8 @@ pub fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
         check_lon_lat(lon, lat, "").map_err(|e| ApiError::field("bbox", e.reason))?;
     }
     if west > east || south > north {
-        return Err(ApiError::field(
-            "bbox",
-            "west must not exceed east, south must not exceed north",
-        ));
+        let reason = "west must not exceed east, south must not exceed north";
+        return Err(ApiError::field("bbox", reason));
     }
     Ok([west, south, east, north])
 }

@@ -48,25 +48,19 @@ pub async fn get_indicators(
     window: Window,
 ) -> Result<Json<IndicatorsView>, ApiError> {
     let Query(params) = query?;
-    let level = params
-        .level
-        .as_deref()
-        .map(|l| {
-            l.parse::<Level>()
-                .ok()
-                .filter(|l| *l != Level::MicroGrid)
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "level",
-                        format!(
-                            "unknown level `{l}`; expected grid, community, street or district"
-                        ),
-                    )
-                })
-        })
-        .transpose()?;
+    let level = params.level.as_deref().map(parse_level).transpose()?;
     let area = params.area.as_deref().filter(|a| !a.is_empty());
-    let (from, to) = (window.from, window.to);
-    let ((from, to), areas) = reports::indicators(&state, (from, to), level, area).await?;
+    let window = (window.from, window.to);
+    let ((from, to), areas) = reports::indicators(&state, window, level, area).await?;
     Ok(Json(IndicatorsView { from, to, areas }))
+}
+
+/// A level indicators are counted at: any but the micro-grid.
+fn parse_level(text: &str) -> Result<Level, ApiError> {
+    let level = text
+        .parse::<Level>()
+        .ok()
+        .filter(|l| *l != Level::MicroGrid);
+    let reason = format!("unknown level `{text}`; expected grid, community, street or district");
+    level.ok_or_else(|| ApiError::field("level", reason))
 }

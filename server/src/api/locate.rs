@@ -281,10 +281,8 @@ fn batch_points(request: BatchRequest, category: Category, max: usize) -> Result
         (Some(points), None) => points,
         (None, Some(features)) => {
             if request.kind.as_deref() != Some("FeatureCollection") {
-                return Err(ApiError::field(
-                    "type",
-                    "features need \"type\": \"FeatureCollection\"",
-                ));
+                let reason = "features need \"type\": \"FeatureCollection\"";
+                return Err(ApiError::field("type", reason));
             }
             let mut points = Vec::with_capacity(features.len());
             let mut each = Vec::with_capacity(features.len());
@@ -330,10 +328,8 @@ fn batch_points(request: BatchRequest, category: Category, max: usize) -> Result
             ));
         }
         (None, None) => {
-            return Err(ApiError::field(
-                "points",
-                "required: `points` ([[lon, lat], ...]) or a GeoJSON FeatureCollection",
-            ));
+            let reason = "required: `points` ([[lon, lat], ...]) or a GeoJSON FeatureCollection";
+            return Err(ApiError::field("points", reason));
         }
     };
     if raw.is_empty() {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::AppState;
-use crate::api::extract::check_lon_lat;
+use crate::api::extract::{check_lon_lat, parse_crs};
 use crate::error::{ApiError, FieldError};
 use crate::store::StoredFix;
 
@@ -232,12 +232,7 @@ fn split_body(
     };
     let crs = match object.get("crs") {
         None | Some(Value::Null) => Crs::Wgs84,
-        Some(Value::String(s)) => s.parse().map_err(|_| {
-            ApiError::field(
-                "crs",
-                format!("unknown crs `{s}`; expected wgs84, gcj02 or bd09"),
-            )
-        })?,
+        Some(Value::String(s)) => parse_crs("crs", Some(s))?,
         Some(_) => return Err(ApiError::field("crs", "expected wgs84, gcj02 or bd09")),
     };
     let Some(Value::Array(fixes)) = object.remove("fixes") else {

@@ -211,15 +211,10 @@ pub struct ListParams {
 }
 
 fn parse_stage(field: &str, text: &str) -> Result<Stage, ApiError> {
-    serde_json::from_value(Value::String(text.to_owned())).map_err(|_| {
-        ApiError::field(
-            field,
-            format!(
-                "unknown stage `{text}`; expected one of {}",
-                Stage::ALL.map(Stage::as_str).join(", ")
-            ),
-        )
-    })
+    let stages = Stage::ALL.map(Stage::as_str).join(", ");
+    let reason = format!("unknown stage `{text}`; expected one of {stages}");
+    serde_json::from_value(Value::String(text.to_owned()))
+        .map_err(|_| ApiError::field(field, reason))
 }
 
 /// Reports as a GeoJSON FeatureCollection of points (RFC 7946), newest first (`limit`: default 1000, at most

@@ -43,16 +43,12 @@ pub fn window(
         None => from + TimeDelta::days(1),
     };
     if to <= from {
-        return Err(ApiError::field(
-            "to",
-            format!("{to} is not after from ({from})"),
-        ));
+        let reason = format!("{to} is not after from ({from})");
+        return Err(ApiError::field("to", reason));
     }
     if to - from > MAX_WINDOW {
-        return Err(ApiError::field(
-            "to",
-            format!("the window is longer than {} days", MAX_WINDOW.num_days()),
-        ));
+        let reason = format!("the window is longer than {} days", MAX_WINDOW.num_days());
+        return Err(ApiError::field("to", reason));
     }
     Ok((from, to))
 }

@@ -2,5 +2,6 @@
 //! store below. Nothing here knows HTTP beyond the one `ApiError`.
 
 pub mod coverage;
+pub mod history;
 pub mod plans;
 pub mod reports;
