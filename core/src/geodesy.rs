@@ -4,7 +4,7 @@
 //! curvature there): exact enough at city scale (relative error below 1e-3 within 5 km), and cheap.
 
 use geo::{Distance, Geodesic, GeodesicArea};
-use geo_types::{Coord, MultiPolygon, Point};
+use geo_types::{Coord, MultiPolygon, Point, Rect};
 
 /// WGS-84 semi-major axis, metres.
 const WGS84_A: f64 = 6_378_137.0;
@@ -73,6 +73,26 @@ pub fn distance_to_boundary_m(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
 /// earth, so the absolute signed area of each polygon is right for both windings.
 pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
     mp.0.iter().map(|p| p.geodesic_area_signed().abs()).sum()
+}
+
+/// The smallest box holding both.
+pub fn union_rect(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+        (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+    )
+}
+
+/// `rect` (degrees) grown by `margin_m` metres on every side, measured at its latitude farthest from the
+/// equator.
+pub fn grow_rect(rect: Rect<f64>, margin_m: f64) -> Rect<f64> {
+    let lat = rect.min().y.abs().max(rect.max().y.abs()).min(89.0);
+    let (mx, my) = metres_per_degree(lat);
+    let (dx, dy) = (margin_m / mx, margin_m / my);
+    Rect::new(
+        (rect.min().x - dx, rect.min().y - dy),
+        (rect.max().x + dx, rect.max().y + dy),
+    )
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ mod vertex;
 pub mod wire;
 
 pub use apply::apply;
-pub use evaluate::{Judged, check, judge};
+pub use evaluate::{Judged, affected_extent, check, existing_touched, judge, local_impact};
 pub use geometry::pole;
 pub use impact::{AddressMove, Impact, Move, ReportMove, StaffMove, impact};
 pub use renumber::{renumber, renumber_edits};

@@ -3,7 +3,46 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound, Utc};
+
+/// The calendar's offset from UTC (Beijing time): dates and the default window are local days.
+pub const LOCAL_OFFSET_MINUTES: i32 = 480;
+/// The fixed local zone of patrol days.
+pub fn local() -> FixedOffset {
+    FixedOffset::east_opt(LOCAL_OFFSET_MINUTES * 60)
+        .expect("a constant offset within a day is valid")
+}
+
+/// The start of a local day, in UTC.
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    TimeArg::Day(day)
+        .resolve(local(), false)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// A time given as an instant or as a local date, whose zone the use case knows.
+#[derive(Debug, Clone, Copy)]
+pub enum TimeArg {
+    At(DateTime<Utc>),
+    Day(NaiveDate),
+}
+
+impl TimeArg {
+    /// The instant, or the start of the day in `zone`; `end` takes the next day's start (a date as an end
+    /// includes that whole day). `None` when the date is out of range.
+    pub fn resolve(self, zone: FixedOffset, end: bool) -> Option<DateTime<Utc>> {
+        let day = match self {
+            TimeArg::At(t) => return Some(t),
+            TimeArg::Day(day) if end => day.succ_opt()?,
+            TimeArg::Day(day) => day,
+        };
+        let start = day
+            .and_hms_opt(0, 0, 0)?
+            .and_local_timezone(zone)
+            .single()?;
+        Some(start.with_timezone(&Utc))
+    }
+}
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + std::fmt::Debug {

@@ -6,9 +6,11 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gridmap_core::plan::{Problem as PlanProblem, problems_geojson};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
-use crate::store::StoreError;
+use crate::store::{MovedArea, StoreError};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -59,6 +61,15 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 412: `If-Match` names another version than the resource's.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// 409 listing the areas whose version moved since the plan was drawn (`moved`); nothing was written.
+    #[error("base versions moved")]
+    Moved(Vec<MovedArea>),
+    /// 422 listing the problems a plan creates or worsens (`problems`: GeoJSON); nothing was written.
+    #[error("the plan breaks boundary rules")]
+    PlanInvalid(Vec<PlanProblem>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -87,7 +98,9 @@ impl ApiError {
             ApiError::Invalid { status, .. } => *status,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Moved(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PlanInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +109,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let mut extra = Map::new();
         let (slug, title, detail, errors) = match self {
             ApiError::Invalid { errors, .. } => {
                 let detail = errors
@@ -115,23 +129,40 @@ impl IntoResponse for ApiError {
                 ("payload-too-large", "Payload too large", detail, vec![])
             }
             ApiError::Conflict(detail) => ("conflict", "Conflict", detail, vec![]),
+            ApiError::PreconditionFailed(detail) => {
+                ("plan-version", "The plan changed", detail, vec![])
+            }
+            ApiError::Moved(moved) => {
+                extra.insert("moved".into(), json!(moved));
+                let detail = format!("nothing was changed: {}", moved_list(&moved));
+                let title = "Areas changed since the plan was drawn";
+                ("base-version-moved", title, detail, vec![])
+            }
+            ApiError::PlanInvalid(problems) => {
+                let errors = problems
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| FieldError::new(format!("problems/{k}"), p.message.clone()))
+                    .collect();
+                let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+                let detail = format!(
+                    "{} problem(s), nothing was changed: {}",
+                    problems.len(),
+                    messages.join("; ")
+                );
+                extra.insert("field".into(), json!("problems"));
+                let geojson = serde_json::to_value(problems_geojson(&problems));
+                extra.insert("problems".into(), geojson.unwrap_or(Value::Null));
+                let title = "The plan breaks boundary rules";
+                ("plan-invalid", title, detail, errors)
+            }
             ApiError::Store(err) => {
                 tracing::error!(error = %err, "store error");
-                (
-                    "internal",
-                    "Internal error",
-                    "the request could not be completed".into(),
-                    vec![],
-                )
+                internal()
             }
             ApiError::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
-                (
-                    "internal",
-                    "Internal error",
-                    "the request could not be completed".into(),
-                    vec![],
-                )
+                internal()
             }
         };
         let problem = Problem {
@@ -142,9 +173,33 @@ impl IntoResponse for ApiError {
             field: errors.first().map(|e| e.field.clone()),
             errors,
         };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut body = serde_json::to_value(&problem).unwrap_or_default();
+        if let Value::Object(map) = &mut body {
+            map.extend(extra);
+        }
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
     }
+}
+
+/// The answer to a failure whose cause only the log may see.
+fn internal() -> (&'static str, &'static str, String, Vec<FieldError>) {
+    let detail = "the request could not be completed".into();
+    ("internal", "Internal error", detail, vec![])
+}
+
+fn moved_list(moved: &[MovedArea]) -> String {
+    let each = moved.iter().map(|m| match m.current {
+        Some(v) => format!(
+            "`{}` is at version {v}, the plan was drawn on {}",
+            m.code, m.expected
+        ),
+        None => format!(
+            "`{}` no longer exists (the plan was drawn on version {})",
+            m.code, m.expected
+        ),
+    });
+    each.collect::<Vec<_>>().join("; ")
 }
 
 impl From<JsonRejection> for ApiError {
@@ -167,6 +222,13 @@ impl From<JsonRejection> for ApiError {
             },
             other => ApiError::field("body", other.body_text()),
         }
+    }
+}
+
+/// A blocking task that panicked or was cancelled.
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(err: tokio::task::JoinError) -> ApiError {
+        ApiError::Internal(err.to_string())
     }
 }
 

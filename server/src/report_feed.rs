@@ -10,9 +10,9 @@ use std::sync::Arc;
 use gridmap_core::Report;
 use tokio::sync::broadcast;
 
-use crate::api::reports::ReportSummary;
 use crate::clock::Clock;
 use crate::store::{GridStore, StoreError};
+use crate::views::ReportSummary;
 
 /// Updates kept for a slow subscriber before it misses some.
 const BACKLOG: usize = 1024;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Days, TimeDelta, Utc};
 use gridmap_core::{City, Level};
 use gridmap_data::{TrackParams, generate_tracks};
 
-use crate::api::coverage::{day_start, local};
+use crate::clock::{day_start, local};
 use crate::store::StoredFix;
 
 /// 嵩山街道, in the middle of the sample district (the web map's default view).

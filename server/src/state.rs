@@ -3,23 +3,19 @@
 //! A snapshot is immutable; a change (import now, edits later) builds a new one and swaps it in atomically,
 //! so a request sees either the old city or the new one, never a mix.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use gridmap_core::{
-    Address, AddressIndex, AreaIndex, City, ExcludedGround, Road, RoutingPolicy, TimeLimits,
-    WorkCalendar,
-};
+use gridmap_core::{RoutingPolicy, TimeLimits, WorkCalendar};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, SystemClock, stored_now};
 use crate::report_feed::ReportFeed;
-use crate::store::{CityChanges, CityDelta, GridStore, StoreError};
+pub use crate::snapshot::Snapshot;
+use crate::store::{CityChanges, GridStore, StoreError};
 use crate::tile_cache::{TileCache, TileChanges};
-use crate::tile_index::TileIndex;
+use crate::time_travel::{CityAt, TimeTravel};
 
 /// Limits of the API, with named defaults.
 #[derive(Debug, Clone)]
@@ -81,93 +77,6 @@ impl Default for ApiConfig {
     }
 }
 
-/// The city as the hot paths see it: indexed, immutable. Addresses, roads and excluded ground are shared
-/// between snapshots until they change (a boundary edit leaves them alone).
-pub struct Snapshot {
-    pub index: AreaIndex,
-    pub addresses: Arc<Vec<Address>>,
-    pub address_index: Arc<AddressIndex>,
-    pub roads: Arc<Vec<Road>>,
-    /// Ground no grid takes by design (rivers, rail yards, military ground), in stored order: not a gap of
-    /// its community's grids. Not versioned, like roads.
-    pub excluded: Arc<[ExcludedGround]>,
-    /// The store's data version this snapshot was built from.
-    pub data_version: i64,
-    /// Per-layer trees and label points for vector tiles.
-    pub tiles: TileIndex,
-    /// Unique per snapshot built in this process, increasing; the tile cache's validity mark.
-    pub generation: u64,
-}
-
-/// Source of [`Snapshot::generation`].
-static GENERATION: AtomicU64 = AtomicU64::new(1);
-
-impl Snapshot {
-    pub fn build(city: City, data_version: i64) -> Snapshot {
-        let address_index = AddressIndex::build(&city.addresses);
-        let index = AreaIndex::build(city.areas);
-        let excluded: Arc<[ExcludedGround]> = city.excluded.into();
-        let tiles = TileIndex::build(&index, &city.roads, excluded.clone());
-        Snapshot {
-            index,
-            addresses: Arc::new(city.addresses),
-            address_index: Arc::new(address_index),
-            roads: Arc::new(city.roads),
-            excluded,
-            data_version,
-            tiles,
-            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-
-    /// This snapshot with `delta` applied: only the changed areas are prepared, indexed for tiles and
-    /// labelled again; addresses, roads and excluded ground are shared unless they changed. Equal to [`Snapshot::build`] of
-    /// the store at `delta.data_version`.
-    #[must_use]
-    pub fn with_delta(&self, delta: CityDelta) -> Snapshot {
-        let changed_codes = delta.codes();
-        let started = std::time::Instant::now();
-        let index = self.index.with_changes(delta.areas, &delta.removed);
-        let index_ms = started.elapsed().as_millis() as u64;
-        let (addresses, address_index) = match delta.addresses {
-            Some(list) => {
-                let search = AddressIndex::build(&list);
-                (Arc::new(list), Arc::new(search))
-            }
-            None => (self.addresses.clone(), self.address_index.clone()),
-        };
-        let roads_changed = delta.roads.is_some();
-        let roads = delta.roads.map_or_else(|| self.roads.clone(), Arc::new);
-        let excluded = delta
-            .excluded
-            .map_or_else(|| self.excluded.clone(), Arc::from);
-        let changed: HashSet<&str> = changed_codes.iter().map(String::as_str).collect();
-        let tiles = self.tiles.with_changes(
-            &self.index,
-            &index,
-            &roads,
-            roads_changed,
-            excluded.clone(),
-            &changed,
-        );
-        tracing::debug!(
-            index_ms,
-            tiles_ms = started.elapsed().as_millis() as u64 - index_ms,
-            "patched the snapshot"
-        );
-        Snapshot {
-            index,
-            addresses,
-            address_index,
-            roads,
-            excluded,
-            data_version: delta.data_version,
-            tiles,
-            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-}
-
 /// How long a store health check stays valid.
 pub const STORE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -191,7 +100,7 @@ pub struct AppState {
     /// Per-grid patrol coverage for the `coverage` tile layer.
     pub coverage_cache: crate::coverage_cache::CoverageCache,
     /// Historical indexes for `at=` requests.
-    pub time_travel: crate::time_travel::TimeTravel,
+    pub time_travel: TimeTravel,
 }
 
 impl AppState {
@@ -209,7 +118,7 @@ impl AppState {
         config: ApiConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, StoreError> {
-        let snapshot = load_snapshot(store.as_ref()).await?;
+        let snapshot = Snapshot::load(store.as_ref()).await?;
         let tile_cache = Arc::new(TileCache::new(config.tile_cache_bytes));
         let feed = ReportFeed::start(store.clone(), clock.clone()).await?;
         let positions = crate::positions::Positions::load(store.as_ref(), clock.now()).await?;
@@ -225,7 +134,7 @@ impl AppState {
             positions,
             store_checked: std::sync::Mutex::new(None),
             coverage_cache: crate::coverage_cache::CoverageCache::default(),
-            time_travel: crate::time_travel::TimeTravel::default(),
+            time_travel: TimeTravel::default(),
         })
     }
 
@@ -315,7 +224,7 @@ impl AppState {
                 );
             }
             CityChanges::Unknown => {
-                let snapshot = load_snapshot(self.store.as_ref()).await?;
+                let snapshot = Snapshot::load(self.store.as_ref()).await?;
                 self.swap_in(Arc::new(snapshot), None).await;
                 tracing::info!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
@@ -360,13 +269,13 @@ impl AppState {
     pub async fn write_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().await
     }
-}
 
-async fn load_snapshot(store: &dyn GridStore) -> Result<Snapshot, StoreError> {
-    let version = store.data_version().await?;
-    let city = store.load_city().await?;
-    // Indexing is CPU-bound; keep it off the async workers.
-    tokio::task::spawn_blocking(move || Snapshot::build(city, version))
-        .await
-        .map_err(|e| StoreError::Invalid(format!("index build failed: {e}")))
+    /// The city valid at `at` (`None`: now, the live snapshot).
+    pub async fn city_at(&self, at: Option<DateTime<Utc>>) -> Result<CityAt, StoreError> {
+        let snapshot = self.snapshot();
+        match at {
+            None => Ok(CityAt::Current(snapshot)),
+            Some(at) => self.time_travel.at(self.store.as_ref(), snapshot, at).await,
+        }
+    }
 }

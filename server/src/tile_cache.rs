@@ -20,8 +20,8 @@ use gridmap_tiles::{LAYERS, TileCoord};
 use rstar::RTree;
 use rstar::primitives::Rectangle;
 
-use crate::state::Snapshot;
-use crate::tile_index::{LayerId, buffered_bounds, encode_options, layer_id, layer_of};
+use crate::snapshot::Snapshot;
+use crate::tile_index::{LayerId, buffered_bounds, encode_options, layer_id, layer_of, rectangle};
 
 /// Cache key: one layer of one tile (`layer` = `LAYERS.len()` for the composite tile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,10 +355,6 @@ impl ChangeBoxes {
             changed: self.changed,
         }
     }
-}
-
-fn rectangle(r: Rect<f64>) -> Rectangle<[f64; 2]> {
-    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y])
 }
 
 fn same_in_tiles(a: &Area, b: &Area) -> bool {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use geo::BoundingRect;
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
+use gridmap_core::geodesy::union_rect;
 use gridmap_core::{Area, AreaId, AreaIndex, ExcludedGround, Level, Road};
 use gridmap_tiles::{
     EncodeOptions, LAYERS, LayerBuilder, LayerSpec, Tile, TileCoord, Value, label_point,
@@ -75,10 +76,12 @@ pub fn buffered_bounds(tile: TileCoord, buffer_fraction: f64) -> AABB<[f64; 2]> 
 }
 
 fn rect_entry(rect: Rect<f64>, data: u32) -> BoxEntry {
-    GeomWithData::new(
-        Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]),
-        data,
-    )
+    GeomWithData::new(rectangle(rect), data)
+}
+
+/// `rect` as an R-tree rectangle.
+pub fn rectangle(r: Rect<f64>) -> Rectangle<[f64; 2]> {
+    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y])
 }
 
 /// Per snapshot: trees to select features per tile, and label points.
@@ -240,14 +243,7 @@ impl TileIndex {
         let excluded_kept = carried.filter(|c| Arc::ptr_eq(&c.old.excluded, &excluded));
         let mut per_layer: Vec<Vec<BoxEntry>> = vec![Vec::new(); LAYERS.len()];
         let mut bounds: Option<Rect<f64>> = None;
-        let mut grow = |r: Rect<f64>| {
-            bounds = Some(bounds.map_or(r, |b| {
-                Rect::new(
-                    geo_types::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
-                    geo_types::coord! { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
-                )
-            }));
-        };
+        let mut grow = |r: Rect<f64>| bounds = Some(bounds.map_or(r, |b| union_rect(b, r)));
         for (id, area) in areas.iter().enumerate() {
             if let Some(rect) = area.geometry.bounding_rect() {
                 grow(rect);

@@ -15,8 +15,7 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, Utc};
 use gridmap_core::AreaIndex;
 
-use crate::error::ApiError;
-use crate::state::Snapshot;
+use crate::snapshot::Snapshot;
 use crate::store::{GridStore, StoreError};
 use crate::tile_index::TileIndex;
 
@@ -153,28 +152,5 @@ impl TimeTravel {
         let instants = Arc::new(store.change_instants().await?);
         *held = Some((version, instants.clone()));
         Ok(instants)
-    }
-}
-
-/// Parses an `at` parameter: an RFC 3339 time (`2024-05-01T08:00:00+08:00`).
-pub fn parse_at(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            ApiError::field(
-                field,
-                format!("`{text}` is not an RFC 3339 time such as 2024-05-01T08:00:00+08:00: {e}"),
-            )
-        })
-}
-
-impl crate::state::AppState {
-    /// The city valid at `at` (`None`: now, the live snapshot).
-    pub async fn city_at(&self, at: Option<DateTime<Utc>>) -> Result<CityAt, StoreError> {
-        let snapshot = self.snapshot();
-        match at {
-            None => Ok(CityAt::Current(snapshot)),
-            Some(at) => self.time_travel.at(self.store.as_ref(), snapshot, at).await,
-        }
     }
 }

@@ -14,13 +14,15 @@
 
 use std::collections::BTreeSet;
 
-use geo::{BooleanOps, unary_union};
-use geo_types::{Geometry, MultiPolygon, Polygon};
+use geo::{BooleanOps, BoundingRect, Intersects, unary_union};
+use geo_types::{Coord, Geometry, MultiPolygon, Polygon, Rect};
 
 use super::geometry::{parts_wider_than, polygon_area_m2};
+use super::impact::{Impact, impact};
 use super::validate::{Problem, ProblemKind, ValidationRules, location, validate_excluding};
 use super::{PlanOutcome, problems_geojson};
-use crate::{AreaIndex, ExcludedGround};
+use crate::geodesy::union_rect;
+use crate::{Address, Area, AreaIndex, ExcludedGround};
 
 /// Strips of new gap narrower than this are dust of the boolean operations, not ground (metres).
 const NOISE_WIDTH_M: f64 = 0.01;
@@ -227,4 +229,73 @@ fn was_there(before: &[Problem], problem: &Problem) -> bool {
                 _ => true,
             }
     })
+}
+
+/// The bounding box of the changed and retired areas, before and after, widened to the exclusive grids it
+/// meets (whose ordinary grids the impact lists in full); `None` when the plan changes nothing.
+pub fn affected_extent(index: &AreaIndex, outcome: &PlanOutcome) -> Option<Rect<f64>> {
+    let old = outcome
+        .changed
+        .iter()
+        .map(|a| &a.code)
+        .chain(&outcome.retired)
+        .filter_map(|c| index.by_code(c))
+        .map(|id| index.area(id).geometry.bounding_rect());
+    let new = outcome.changed.iter().map(|a| a.geometry.bounding_rect());
+    let extent = old.chain(new).flatten().reduce(union_rect)?;
+    Some(
+        index
+            .areas()
+            .iter()
+            .filter(|a| a.is_exclusive())
+            .filter_map(|a| a.geometry.bounding_rect())
+            .filter(|r| r.intersects(&extent))
+            .fold(extent, union_rect),
+    )
+}
+
+/// Codes of existing areas the outcome changes or retires, sorted.
+pub fn existing_touched(index: &AreaIndex, outcome: &PlanOutcome) -> Vec<String> {
+    let codes: BTreeSet<&String> = outcome
+        .changed
+        .iter()
+        .map(|a| &a.code)
+        .chain(&outcome.retired)
+        .filter(|c| index.by_code(c).is_some())
+        .collect();
+    codes.into_iter().cloned().collect()
+}
+
+/// The impact of `outcome` measured inside `extent` only: nothing outside the changed areas' old and new
+/// extent changes grid, so the areas, addresses and open reports there are all it needs.
+pub fn local_impact(
+    areas: &[Area],
+    outcome: &PlanOutcome,
+    extent: Option<Rect<f64>>,
+    addresses: &[Address],
+    open_reports: &[(i64, Coord<f64>)],
+) -> Impact {
+    let inside = |r: Rect<f64>| extent.is_some_and(|e| e.intersects(&r));
+    let local: Vec<Area> = areas
+        .iter()
+        .filter(|a| a.geometry.bounding_rect().is_some_and(inside))
+        .cloned()
+        .collect();
+    let after = outcome.areas_after(&local);
+    let addresses: Vec<Address> = addresses
+        .iter()
+        .filter(|a| inside(Rect::new(a.point.0, a.point.0)))
+        .cloned()
+        .collect();
+    let reports: Vec<(i64, Coord<f64>)> = open_reports
+        .iter()
+        .filter(|(_, p)| inside(Rect::new(*p, *p)))
+        .copied()
+        .collect();
+    impact(
+        &AreaIndex::build(local),
+        &AreaIndex::build(after),
+        &addresses,
+        &reports,
+    )
 }

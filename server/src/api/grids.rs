@@ -6,40 +6,21 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use gridmap_core::{Area, Level};
+use geo::{BoundingRect, Intersects};
+use gridmap_core::Level;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::extract::{BboxParam, Opt};
 use crate::api::geojson_response;
-use crate::api::views::StaffView;
 use crate::error::ApiError;
+use crate::views::area_feature;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/grids", get(list_grids))
         .route("/v1/grids/{code}", get(get_grid))
-}
-
-/// One area as a GeoJSON Feature; `with_staff` adds the staff list.
-pub fn area_feature(area: &Area, with_staff: bool) -> Value {
-    let mut properties = json!({
-        "code": area.code,
-        "name": area.name,
-        "level": area.level.as_str(),
-        "kind": area.kind.map(gridmap_core::GridKind::as_str),
-        "parent": area.parent,
-        "exclusive": area.is_exclusive(),
-    });
-    if with_staff {
-        properties["staff"] = json!(area.staff.iter().map(StaffView::of).collect::<Vec<_>>());
-    }
-    json!({
-        "type": "Feature",
-        "id": area.code,
-        "geometry": geojson::Geometry::from(&area.geometry),
-        "properties": properties,
-    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,49 +29,20 @@ pub struct GridListParams {
     pub level: Option<String>,
     /// Only children of this code.
     pub parent: Option<String>,
-    /// `minlon,minlat,maxlon,maxlat`: only areas whose bounding box meets it.
-    pub bbox: Option<String>,
-}
-
-fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
-    let parts: Vec<f64> = text
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| {
-            ApiError::field("bbox", "expected four numbers: minlon,minlat,maxlon,maxlat")
-        })?;
-    let [a, b, c, d]: [f64; 4] = parts.try_into().map_err(|_| {
-        ApiError::field("bbox", "expected four numbers: minlon,minlat,maxlon,maxlat")
-    })?;
-    if ![a, b, c, d].iter().all(|v| v.is_finite())
-        || a > c
-        || b > d
-        || a < -180.0
-        || c > 180.0
-        || b < -90.0
-        || d > 90.0
-    {
-        return Err(ApiError::field(
-            "bbox",
-            "must be finite, within -180..180 / -90..90, min before max",
-        ));
-    }
-    Ok([a, b, c, d])
 }
 
 /// Areas as a FeatureCollection, filtered by level, parent and bbox.
-#[utoipa::path(get, path = "/v1/grids", params(GridListParams), tag = "grids",
+#[utoipa::path(get, path = "/v1/grids", params(GridListParams, BboxParam), tag = "grids",
     responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json"),
         (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_grids(
     State(state): State<Arc<AppState>>,
     query: Result<Query<GridListParams>, axum::extract::rejection::QueryRejection>,
+    Opt(bbox): BboxParam,
 ) -> Result<Response, ApiError> {
-    use geo::BoundingRect;
     let Query(params) = query?;
     let level: Option<Level> = params.level.as_deref().map(str::parse).transpose()?;
-    let bbox = params.bbox.as_deref().map(parse_bbox).transpose()?;
+    let bbox = bbox.map(|b| b.rect());
     let snapshot = state.snapshot();
     let features: Vec<Value> = snapshot
         .index
@@ -104,11 +56,7 @@ pub async fn list_grids(
                 .is_none_or(|p| a.parent.as_deref() == Some(p))
         })
         .filter(|a| {
-            bbox.is_none_or(|[x0, y0, x1, y1]| {
-                a.geometry.bounding_rect().is_some_and(|r| {
-                    r.min().x <= x1 && r.max().x >= x0 && r.min().y <= y1 && r.max().y >= y0
-                })
-            })
+            bbox.is_none_or(|b| a.geometry.bounding_rect().is_some_and(|r| r.intersects(&b)))
         })
         .map(|a| area_feature(a, false))
         .collect();

@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::geojson_response;
-use crate::api::grids::area_feature;
 use crate::error::ApiError;
+use crate::service::history;
 use crate::store::AreaVersion;
+use crate::views::area_feature;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -106,36 +107,9 @@ pub async fn grid_diff(
         .as_deref()
         .map(|f| parse_version("from", f))
         .transpose()?;
-    let versions = if let (Some(from), Some(to)) = (from, to) {
-        let (a, b) = tokio::try_join!(
-            state.store.area_version(&code, from),
-            state.store.area_version(&code, to)
-        )?;
-        (
-            a.ok_or_else(|| ApiError::NotFound(format!("version {from} of area `{code}`")))?,
-            b.ok_or_else(|| ApiError::NotFound(format!("version {to} of area `{code}`")))?,
-        )
-    } else {
-        let history = state.store.area_history(&code).await?;
-        let latest = history
-            .last()
-            .ok_or_else(|| ApiError::NotFound(format!("area `{code}`")))?
-            .version;
-        let to = to.unwrap_or(latest);
-        let from = from.unwrap_or(to - 1);
-        let find = |v: i64| {
-            history
-                .iter()
-                .find(|h| h.version == v)
-                .cloned()
-                .ok_or_else(|| ApiError::NotFound(format!("version {v} of area `{code}`")))
-        };
-        (find(from)?, find(to)?)
-    };
+    let versions = history::pair(&state, &code, from, to).await?;
     // Boolean operations on large boundaries are CPU work.
-    let body = tokio::task::spawn_blocking(move || diff(&versions.0, &versions.1))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = tokio::task::spawn_blocking(move || diff(&versions.0, &versions.1)).await?;
     Ok(geojson_response(&body))
 }
 

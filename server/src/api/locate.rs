@@ -19,10 +19,12 @@ use gridmap_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::reports::{parse_category, unknown_category};
-use crate::api::views::{AreaRef, ExcludedRef, NearestView, ResponsibleView};
-use crate::error::{ApiError, FieldError};
-use crate::time_travel::parse_at;
+use crate::api::extract::{
+    At, AtParam, CrsArg, CrsParam, Opt, check_lon_lat, parse_at, parse_category, parse_crs,
+    unknown_category,
+};
+use crate::error::ApiError;
+use crate::views::{AreaRef, ExcludedRef, NearestView, ResponsibleView};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/v1/locate", get(locate_one).post(locate_many))
@@ -34,11 +36,6 @@ pub struct LocateParams {
     pub lon: Option<String>,
     /// Latitude in degrees, -90..90.
     pub lat: Option<String>,
-    /// `wgs84` (default), `gcj02` (Amap, Tencent, WeChat) or `bd09` (Baidu).
-    pub crs: Option<String>,
-    /// Answer as the boundaries were at this time (RFC 3339, e.g. `2024-05-01T08:00:00+08:00`); default now.
-    /// Before any stored area the answer is empty (no chain, no responsible grid).
-    pub at: Option<String>,
     /// Route as a report of this category would be (`01`..`10` or `emergency`, as `POST /v1/reports`); default
     /// `10` (其他, the catch-all: reports have no default category).
     pub category: Option<String>,
@@ -82,55 +79,6 @@ fn parse_category_param(field: &str, text: Option<&str>) -> Result<Option<Catego
     .transpose()
 }
 
-/// Parses `crs`, naming the field on failure.
-pub fn parse_crs(field: &str, crs: Option<&str>) -> Result<Crs, ApiError> {
-    match crs {
-        None => Ok(Crs::Wgs84),
-        Some(s) => s.parse().map_err(|_| {
-            ApiError::field(
-                field,
-                format!("unknown crs `{s}`; expected wgs84, gcj02 or bd09"),
-            )
-        }),
-    }
-}
-
-/// Checks a lon/lat pair; `field` prefixes the reported field names.
-pub fn check_lon_lat(lon: f64, lat: f64, field: &str) -> Result<Coord<f64>, FieldError> {
-    let name = |axis: &str| {
-        if field.is_empty() {
-            axis.to_owned()
-        } else {
-            format!("{field}/{axis}")
-        }
-    };
-    if !lon.is_finite() {
-        return Err(FieldError::new(
-            name("lon"),
-            "longitude must be a finite number",
-        ));
-    }
-    if !lat.is_finite() {
-        return Err(FieldError::new(
-            name("lat"),
-            "latitude must be a finite number",
-        ));
-    }
-    if !(-180.0..=180.0).contains(&lon) {
-        return Err(FieldError::new(
-            name("lon"),
-            format!("longitude {lon} is outside -180..180"),
-        ));
-    }
-    if !(-90.0..=90.0).contains(&lat) {
-        return Err(FieldError::new(
-            name("lat"),
-            format!("latitude {lat} is outside -90..90"),
-        ));
-    }
-    Ok(Coord { x: lon, y: lat })
-}
-
 fn parse_number(field: &str, value: Option<&String>) -> Result<f64, ApiError> {
     let text = value.ok_or_else(|| ApiError::field(field, "required"))?;
     text.trim()
@@ -139,16 +87,18 @@ fn parse_number(field: &str, value: Option<&String>) -> Result<f64, ApiError> {
 }
 
 /// Which grid is this point in, and who is responsible for a report of `category` here?
-#[utoipa::path(get, path = "/v1/locate", params(LocateParams), tag = "lookup",
+#[utoipa::path(get, path = "/v1/locate", params(LocateParams, CrsParam, AtParam), tag = "lookup",
     responses((status = 200, body = LocateResponse), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn locate_one(
     State(state): State<Arc<AppState>>,
     query: Result<Query<LocateParams>, axum::extract::rejection::QueryRejection>,
+    Opt(crs): CrsParam,
+    Opt(at): AtParam,
 ) -> Result<Json<LocateResponse>, ApiError> {
     let Query(params) = query?;
     let lon = parse_number("lon", params.lon.as_ref())?;
     let lat = parse_number("lat", params.lat.as_ref())?;
-    let crs = parse_crs("crs", params.crs.as_deref())?;
+    let crs = crs.map_or(Crs::Wgs84, |CrsArg(c)| c);
     let category =
         parse_category_param("category", params.category.as_deref())?.unwrap_or(DEFAULT_CATEGORY);
     let input = check_lon_lat(lon, lat, "").map_err(|e| ApiError::Invalid {
@@ -156,12 +106,7 @@ pub async fn locate_one(
         errors: vec![e],
     })?;
     let p = crs.to_wgs84(input);
-    let at = params
-        .at
-        .as_deref()
-        .map(|t| parse_at("at", t))
-        .transpose()?;
-    let city = state.city_at(at).await?;
+    let city = state.city_at(at.map(|At(t)| t)).await?;
     let index = city.index();
     let location = index.locate(p);
     let routed = route_located(index, &state.config.reports.policy, p, &location, category);
@@ -336,10 +281,8 @@ fn batch_points(request: BatchRequest, category: Category, max: usize) -> Result
         (Some(points), None) => points,
         (None, Some(features)) => {
             if request.kind.as_deref() != Some("FeatureCollection") {
-                return Err(ApiError::field(
-                    "type",
-                    "features need \"type\": \"FeatureCollection\"",
-                ));
+                let reason = "features need \"type\": \"FeatureCollection\"";
+                return Err(ApiError::field("type", reason));
             }
             let mut points = Vec::with_capacity(features.len());
             let mut each = Vec::with_capacity(features.len());
@@ -385,10 +328,8 @@ fn batch_points(request: BatchRequest, category: Category, max: usize) -> Result
             ));
         }
         (None, None) => {
-            return Err(ApiError::field(
-                "points",
-                "required: `points` ([[lon, lat], ...]) or a GeoJSON FeatureCollection",
-            ));
+            let reason = "required: `points` ([[lon, lat], ...]) or a GeoJSON FeatureCollection";
+            return Err(ApiError::field("points", reason));
         }
     };
     if raw.is_empty() {
@@ -432,27 +373,11 @@ pub async fn locate_many(
     let body = body?;
     let mut request: BatchRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
-    let at = match (params.at, request.at.take()) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "at",
-                "give `at` in the query or in the body, not both",
-            ));
-        }
-        (Some(at), None) | (None, Some(at)) => Some(parse_at("at", &at)?),
-        (None, None) => None,
-    };
-    let category = match (params.category, request.category.take()) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "category",
-                "give `category` in the query or in the body, not both",
-            ));
-        }
-        (Some(text), None) | (None, Some(text)) => parse_category_param("category", Some(&text))?,
-        (None, None) => None,
-    }
-    .unwrap_or(DEFAULT_CATEGORY);
+    let at = one_of("at", params.at, request.at.take())?;
+    let at = at.map(|t| parse_at("at", &t)).transpose()?;
+    let category = one_of("category", params.category, request.category.take())?;
+    let category =
+        parse_category_param("category", category.as_deref())?.unwrap_or(DEFAULT_CATEGORY);
     let batch = batch_points(request, category, state.config.max_batch_points)?;
     let city = state.city_at(at).await?;
     // Locating, routing and serialising a big batch is CPU work: keep it off the async workers.
@@ -472,14 +397,28 @@ pub async fn locate_many(
             .collect();
         serde_json::to_vec(&BatchResponse { results })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .await?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
     )
         .into_response())
+}
+
+/// A parameter given in the query or in the body, not both.
+fn one_of(
+    field: &str,
+    query: Option<String>,
+    body: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    match (query, body) {
+        (Some(_), Some(_)) => Err(ApiError::field(
+            field,
+            format!("give `{field}` in the query or in the body, not both"),
+        )),
+        (one, other) => Ok(one.or(other)),
+    }
 }
 
 fn batch_result(

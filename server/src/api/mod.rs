@@ -2,8 +2,9 @@
 
 mod access_log;
 mod addresses;
-pub mod coverage;
+mod coverage;
 mod coverage_tiles;
+pub mod extract;
 mod grids;
 mod health;
 mod history;
@@ -15,7 +16,6 @@ mod patrols;
 mod plans;
 pub mod reports;
 pub mod tiles;
-pub mod views;
 mod web;
 
 use std::sync::Arc;

@@ -12,14 +12,15 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
-use gridmap_core::{AreaIndex, CleaningPolicy, Level, StaffRole, clean, geodesy};
+use gridmap_core::{AreaIndex, Cleaned, CleaningPolicy, Level, StaffRole, clean, geodesy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::coverage::parse_window;
+use crate::api::extract::{Window, parse_time_arg};
 use crate::api::geojson_response;
 use crate::error::ApiError;
+use crate::service::coverage;
 use crate::store::StoredFix;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -34,18 +35,12 @@ pub struct TracksQuery {
     pub worker: Option<String>,
     /// A local day (`2026-03-02`, Beijing time); instead of `from`/`to`.
     pub date: Option<String>,
-    /// Start: RFC 3339 time or a date. Default: today's start.
-    pub from: Option<String>,
-    /// End, exclusive: RFC 3339 time or a date (that whole day included). Default: `from` + 1 day.
-    pub to: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct WorkersQuery {
     /// A local day (`2026-03-02`, Beijing time); instead of `from`/`to`.
     pub date: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
 }
 
 /// A worker with fixes in the window.
@@ -76,17 +71,19 @@ pub struct WorkersResponse {
 
 fn window_of(
     date: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
+    window: Window,
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     match date {
-        Some(_) if from.is_some() || to.is_some() => Err(ApiError::field(
+        Some(_) if window.from.is_some() || window.to.is_some() => Err(ApiError::field(
             "date",
             "give either date or from/to, not both",
         )),
-        Some(day) => parse_window(Some(day), Some(day), now),
-        None => parse_window(from, to, now),
+        Some(day) => {
+            let day = parse_time_arg("from", day)?;
+            coverage::window(Some(day), Some(day), now)
+        }
+        None => coverage::window(window.from, window.to, now),
     }
 }
 
@@ -124,20 +121,16 @@ fn roster(index: &AreaIndex) -> HashMap<&str, (&str, &str, &str)> {
 }
 
 /// Workers with fixes in a window, for the track player.
-#[utoipa::path(get, path = "/v1/patrols/workers", params(WorkersQuery), tag = "patrols",
+#[utoipa::path(get, path = "/v1/patrols/workers", params(WorkersQuery, Window), tag = "patrols",
     responses((status = 200, body = WorkersResponse),
         (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_workers(
     State(state): State<Arc<AppState>>,
     query: Result<Query<WorkersQuery>, QueryRejection>,
+    window: Window,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let (from, to) = window_of(
-        query.date.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        state.now(),
-    )?;
+    let (from, to) = window_of(query.date.as_deref(), window, state.now())?;
     let rows = state.store.patrol_workers(from, to).await?;
     let snapshot = state.snapshot();
     let roster = roster(&snapshot.index);
@@ -159,6 +152,31 @@ pub async fn get_workers(
     Ok(axum::Json(WorkersResponse { from, to, workers }).into_response())
 }
 
+/// A worker's tracks as lines (a point for a track of one fix), then the dropped fixes as points, by time.
+fn features(cleaned: &Cleaned) -> Vec<Value> {
+    let tracks = cleaned.tracks.iter().enumerate().map(|(k, track)| {
+        let coordinates: Vec<[f64; 2]> = track.fixes.iter().map(|(_, c)| [c.x, c.y]).collect();
+        let times: Vec<String> = track.fixes.iter().map(|(t, _)| rfc3339(*t)).collect();
+        let geometry = if coordinates.len() == 1 {
+            json!({"type": "Point", "coordinates": coordinates[0]})
+        } else {
+            json!({"type": "LineString", "coordinates": coordinates})
+        };
+        json!({"type": "Feature", "geometry": geometry, "properties": {
+            "kind": "track", "worker": track.worker, "track": k, "start": times.first(), "end": times.last(),
+            "fixes": times.len(), "length_m": length_m(&track.fixes), "times": times,
+        }})
+    });
+    let mut dropped: Vec<_> = cleaned.rejected.iter().collect();
+    dropped.sort_by_key(|(f, _)| f.at);
+    let dropped = dropped.into_iter().map(|(fix, reason)| {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [fix.point.x, fix.point.y]},
+            "properties": {"kind": "dropped", "worker": fix.worker, "at": rfc3339(fix.at),
+                "reason": reason.as_str(), "accuracy_m": fix.accuracy_m}})
+    });
+    tracks.chain(dropped).collect()
+}
+
 /// Length of a lon/lat line in metres (equirectangular per segment; tracks are a few km).
 fn length_m(points: &[(DateTime<Utc>, geo_types::Coord<f64>)]) -> f64 {
     points
@@ -173,24 +191,20 @@ fn length_m(points: &[(DateTime<Utc>, geo_types::Coord<f64>)]) -> f64 {
 
 /// A worker's cleaned tracks as GeoJSON: a `LineString` per track (`kind: "track"`, `times`: one RFC 3339 time
 /// per vertex) and a `Point` per dropped fix (`kind: "dropped"`, `reason`).
-#[utoipa::path(get, path = "/v1/patrols/tracks", params(TracksQuery), tag = "patrols",
+#[utoipa::path(get, path = "/v1/patrols/tracks", params(TracksQuery, Window), tag = "patrols",
     responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json"),
         (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_tracks(
     State(state): State<Arc<AppState>>,
     query: Result<Query<TracksQuery>, QueryRejection>,
+    window: Window,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let worker = match query.worker.as_deref().map(str::trim) {
         Some(w) if !w.is_empty() => w.to_owned(),
         _ => return Err(ApiError::field("worker", "required: the worker's id")),
     };
-    let (from, to) = window_of(
-        query.date.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        state.now(),
-    )?;
+    let (from, to) = window_of(query.date.as_deref(), window, state.now())?;
     let fixes = state.store.worker_fixes(&worker, from, to).await?;
     let cleaned = tokio::task::spawn_blocking(move || {
         clean(
@@ -198,47 +212,8 @@ pub async fn get_tracks(
             &CleaningPolicy::default(),
         )
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut features: Vec<Value> = Vec::new();
-    for (k, track) in cleaned.tracks.iter().enumerate() {
-        let coordinates: Vec<[f64; 2]> = track.fixes.iter().map(|(_, c)| [c.x, c.y]).collect();
-        let times: Vec<String> = track.fixes.iter().map(|(t, _)| rfc3339(*t)).collect();
-        let geometry = if coordinates.len() == 1 {
-            json!({"type": "Point", "coordinates": coordinates[0]})
-        } else {
-            json!({"type": "LineString", "coordinates": coordinates})
-        };
-        features.push(json!({
-            "type": "Feature",
-            "geometry": geometry,
-            "properties": {
-                "kind": "track",
-                "worker": track.worker,
-                "track": k,
-                "start": times.first(),
-                "end": times.last(),
-                "fixes": times.len(),
-                "length_m": length_m(&track.fixes),
-                "times": times,
-            },
-        }));
-    }
-    let mut dropped: Vec<_> = cleaned.rejected.iter().collect();
-    dropped.sort_by_key(|(f, _)| f.at);
-    for (fix, reason) in dropped {
-        features.push(json!({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [fix.point.x, fix.point.y]},
-            "properties": {
-                "kind": "dropped",
-                "worker": fix.worker,
-                "at": rfc3339(fix.at),
-                "reason": reason.as_str(),
-                "accuracy_m": fix.accuracy_m,
-            },
-        }));
-    }
+    .await?;
+    let features = features(&cleaned);
     let snapshot = state.snapshot();
     let known = roster(&snapshot.index).get(worker.as_str()).copied();
     Ok(geojson_response(&json!({

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::AppState;
-use crate::api::locate::check_lon_lat;
+use crate::api::extract::{check_lon_lat, parse_crs};
 use crate::error::{ApiError, FieldError};
 use crate::store::StoredFix;
 
@@ -232,12 +232,7 @@ fn split_body(
     };
     let crs = match object.get("crs") {
         None | Some(Value::Null) => Crs::Wgs84,
-        Some(Value::String(s)) => s.parse().map_err(|_| {
-            ApiError::field(
-                "crs",
-                format!("unknown crs `{s}`; expected wgs84, gcj02 or bd09"),
-            )
-        })?,
+        Some(Value::String(s)) => parse_crs("crs", Some(s))?,
         Some(_) => return Err(ApiError::field("crs", "expected wgs84, gcj02 or bd09")),
     };
     let Some(Value::Array(fixes)) = object.remove("fixes") else {
@@ -297,63 +292,13 @@ pub async fn ingest(
     let max = state.config.max_batch_points;
     let now = state.now();
     // Parsing and checking 100,000 fixes is CPU work: off the async workers.
-    let fixes = tokio::task::spawn_blocking(move || {
-        let (values, crs) = split_body(&body, ndjson, max)?;
-        if values.is_empty() {
-            return Err(ApiError::field(
-                if ndjson { "body" } else { "fixes" },
-                "empty batch",
-            ));
-        }
-        let mut fixes = Vec::with_capacity(values.len());
-        let mut errors = Vec::new();
-        for (place, value) in &values {
-            match parse_fix(value, *place, crs, now) {
-                Ok(fix) => fixes.push(fix),
-                Err(e) if errors.len() < MAX_ERRORS => errors.push(e),
-                Err(_) => {}
-            }
-        }
-        if errors.is_empty() {
-            Ok(fixes)
-        } else {
-            Err(ApiError::unprocessable(errors))
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let fixes = tokio::task::spawn_blocking(move || parse_batch(&body, ndjson, max, now)).await??;
     let accepted = state.store.insert_fixes(&fixes).await?;
     if accepted > 0 {
         state.coverage_cache.fixes_changed();
     }
     let received = fixes.len();
-    let (cleaning, positions) = tokio::task::spawn_blocking(move || {
-        let cleaned = clean(
-            fixes.iter().map(StoredFix::to_fix).collect(),
-            &CleaningPolicy::default(),
-        );
-        let mut rejected: BTreeMap<&'static str, usize> = [
-            Reason::PoorAccuracy,
-            Reason::Spike,
-            Reason::TooFast,
-            Reason::Invalid,
-        ]
-        .into_iter()
-        .map(|r| (r.as_str(), 0))
-        .collect();
-        for (_, reason) in &cleaned.rejected {
-            *rejected.entry(reason.as_str()).or_default() += 1;
-        }
-        let summary = CleaningSummary {
-            kept: cleaned.tracks.iter().map(|t| t.fixes.len()).sum(),
-            tracks: cleaned.tracks.len(),
-            duplicates: cleaned.duplicates,
-            rejected,
-        };
-        (summary, last_positions(&cleaned.tracks))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (cleaning, positions) = tokio::task::spawn_blocking(move || summarise(&fixes)).await?;
     state.positions.update(positions);
     Ok(Json(IngestResponse {
         received,
@@ -361,4 +306,61 @@ pub async fn ingest(
         duplicates: received as u64 - accepted,
         cleaning,
     }))
+}
+
+/// The fixes of a batch, every fault named (at most `MAX_ERRORS`).
+fn parse_batch(
+    body: &Bytes,
+    ndjson: bool,
+    max: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<StoredFix>, ApiError> {
+    let (values, crs) = split_body(body, ndjson, max)?;
+    if values.is_empty() {
+        return Err(ApiError::field(
+            if ndjson { "body" } else { "fixes" },
+            "empty batch",
+        ));
+    }
+    let mut fixes = Vec::with_capacity(values.len());
+    let mut errors = Vec::new();
+    for (place, value) in &values {
+        match parse_fix(value, *place, crs, now) {
+            Ok(fix) => fixes.push(fix),
+            Err(e) if errors.len() < MAX_ERRORS => errors.push(e),
+            Err(_) => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(fixes)
+    } else {
+        Err(ApiError::unprocessable(errors))
+    }
+}
+
+/// What cleaning keeps and drops of a batch, and each worker's last position.
+fn summarise(fixes: &[StoredFix]) -> (CleaningSummary, Vec<gridmap_core::WorkerPosition>) {
+    let cleaned = clean(
+        fixes.iter().map(StoredFix::to_fix).collect(),
+        &CleaningPolicy::default(),
+    );
+    let mut rejected: BTreeMap<&'static str, usize> = [
+        Reason::PoorAccuracy,
+        Reason::Spike,
+        Reason::TooFast,
+        Reason::Invalid,
+    ]
+    .into_iter()
+    .map(|r| (r.as_str(), 0))
+    .collect();
+    for (_, reason) in &cleaned.rejected {
+        *rejected.entry(reason.as_str()).or_default() += 1;
+    }
+    let summary = CleaningSummary {
+        kept: cleaned.tracks.iter().map(|t| t.fixes.len()).sum(),
+        tracks: cleaned.tracks.len(),
+        duplicates: cleaned.duplicates,
+        rejected,
+    };
+    (summary, last_positions(&cleaned.tracks))
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,11 +23,12 @@ use gridmap_tiles::{LAYERS, LayerSpec, TileCoord, composite_zoom_range};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::extract::{At, AtParam, Opt, TileZxy};
 use crate::error::ApiError;
-use crate::state::Snapshot;
+use crate::snapshot::Snapshot;
 use crate::tile_cache::{EncodedTile, TileKey};
 use crate::tile_index::{LayerId, has_content_at, layer_id};
-use crate::time_travel::{CityAt, PastCity, parse_at};
+use crate::time_travel::{CityAt, PastCity};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -44,31 +45,38 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/tiles/{a}/{b}/{c}/{d}", get(layer_tile))
 }
 
+/// The answers of every tile route, for OpenAPI.
+#[derive(utoipa::IntoResponses)]
+pub enum TileAnswers {
+    /// MVT 2.1 tile, gzip when accepted.
+    #[response(status = 200, content_type = "application/vnd.mapbox-vector-tile")]
+    Tile(Vec<u8>),
+    /// No feature in this tile.
+    #[response(status = 204)]
+    Empty,
+    /// Not modified (If-None-Match).
+    #[response(status = 304)]
+    NotModified,
+    /// Unknown layer, z/x/y out of range, or a bad parameter.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Invalid(crate::error::Problem),
+}
+
 /// One layer of one tile.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles",
-    params(
-        ("layer" = String, Path, description = "districts, streets, communities, grids, micro_grids, exclusive, excluded, roads or labels"),
-        ("z" = u32, Path, description = "Zoom, 0..=22"),
-        ("x" = u32, Path, description = "Column, 0..2^z"),
-        ("y" = String, Path, description = "Row 0..2^z (y = 0 north) with `.mvt` or `.pbf`"),
-        TileParams,
-    ),
-    responses(
-        (status = 200, description = "MVT 2.1 tile (gzip when accepted)", content_type = "application/vnd.mapbox-vector-tile"),
-        (status = 204, description = "No feature in this tile"),
-        (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "Unknown layer or z/x/y out of range", body = crate::error::Problem, content_type = "application/problem+json"),
-    ))]
+    params(("layer" = String, Path, description = "districts, streets, communities, grids, micro_grids, exclusive, excluded, roads or labels"),
+        TileZxy, AtParam),
+    responses(TileAnswers))]
 pub async fn layer_tile(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String, String, String)>, PathRejection>,
-    query: Result<Query<TileParams>, QueryRejection>,
+    TileZxy(tile): TileZxy,
+    Opt(at): AtParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path((layer, z, x, y)) = path.map_err(|e| ApiError::field("path", e.body_text()))?;
+    let Path((layer, ..)) = path.map_err(|e| ApiError::field("path", e.body_text()))?;
     let layer = layer_id(&layer).ok_or_else(|| unknown_layer(&layer))?;
-    let tile = parse_tile(&z, &x, &y)?;
-    let snapshot = match city_at(&state, query).await? {
+    let snapshot = match state.city_at(at.map(|At(t)| t)).await? {
         CityAt::Current(snapshot) => snapshot,
         CityAt::Past(past) => return past_tile(past, Some(layer), tile, &headers).await,
     };
@@ -83,28 +91,20 @@ pub async fn layer_tile(
 }
 
 /// Every layer with content at `z`, in the layer table's order (labels last).
-#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}.mvt", tag = "tiles",
-    params(
-        ("z" = u32, Path, description = "Zoom, 0..=22"),
-        ("x" = u32, Path, description = "Column, 0..2^z"),
-        ("y" = String, Path, description = "Row 0..2^z (y = 0 north) with `.mvt` or `.pbf`"),
-        TileParams,
-    ),
-    responses(
-        (status = 200, description = "MVT 2.1 tile with several layers", content_type = "application/vnd.mapbox-vector-tile"),
-        (status = 204, description = "No feature in this tile"),
-        (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "z/x/y out of range or not numbers", body = crate::error::Problem, content_type = "application/problem+json"),
-    ))]
+#[utoipa::path(
+    get,
+    path = "/tiles/{z}/{x}/{y}.mvt",
+    tag = "tiles",
+    params(TileZxy, AtParam),
+    responses(TileAnswers)
+)]
 pub async fn composite_tile(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String, String)>, PathRejection>,
-    query: Result<Query<TileParams>, QueryRejection>,
+    TileZxy(tile): TileZxy,
+    Opt(at): AtParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path((z, x, y)) = path.map_err(|e| ApiError::field("path", e.body_text()))?;
-    let tile = parse_tile(&z, &x, &y)?;
-    let snapshot = match city_at(&state, query).await? {
+    let snapshot = match state.city_at(at.map(|At(t)| t)).await? {
         CityAt::Current(snapshot) => snapshot,
         CityAt::Past(past) => return past_tile(past, None, tile, &headers).await,
     };
@@ -118,26 +118,6 @@ pub async fn composite_tile(
         || composite_bytes(&state, &snapshot, tile),
     );
     Ok(tile_response(&encoded, hit, &headers))
-}
-
-/// Query of tile requests.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-pub struct TileParams {
-    /// The boundaries as they were at this time (RFC 3339); default now. Roads are not versioned.
-    pub at: Option<String>,
-}
-
-async fn city_at(
-    state: &AppState,
-    query: Result<Query<TileParams>, QueryRejection>,
-) -> Result<CityAt, ApiError> {
-    let Query(params) = query?;
-    let at = params
-        .at
-        .as_deref()
-        .map(|t| parse_at("at", t))
-        .transpose()?;
-    Ok(state.city_at(at).await?)
 }
 
 /// A tile of a past city (`layer` `None`: the composite), rendered per request: the tile cache holds the
@@ -163,8 +143,7 @@ async fn past_tile(
                 .collect(),
         }
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     Ok(tile_response(&EncodedTile::new(bytes, 0), false, headers))
 }
 
@@ -198,28 +177,6 @@ fn unknown_layer(name: &str) -> ApiError {
         "layer",
         format!("unknown layer `{name}`; layers are {}", names.join(", ")),
     )
-}
-
-pub(crate) fn parse_tile(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
-    let number = |field: &str, text: &str| {
-        text.parse::<u32>().map_err(|_| {
-            ApiError::field(
-                field,
-                format!("`{text}` is not a tile {field}: expected a whole number ≥ 0"),
-            )
-        })
-    };
-    let y = y_file
-        .strip_suffix(".mvt")
-        .or_else(|| y_file.strip_suffix(".pbf"))
-        .ok_or_else(|| {
-            ApiError::field(
-                "y",
-                format!("`{y_file}`: expected the row followed by .mvt (or .pbf)"),
-            )
-        })?;
-    let (z, x, y) = (number("z", z)?, number("x", x)?, number("y", y)?);
-    TileCoord::new(z, x, y).map_err(|e| ApiError::field(e.field(), e.to_string()))
 }
 
 /// 200 with the bytes (gzip when accepted), 204 when empty, 304 when the client has them.

@@ -395,38 +395,6 @@ fn check_draft(path: &str, value: &Value, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// Where in edit `index` (sent as `items`) the code `code` appears, as a field path; the edit itself when
-/// it does not (e.g. a code the plan's earlier edits removed).
-pub fn field_of_code(items: Option<&Value>, index: usize, code: &str) -> String {
-    let at = format!("edits/{index}");
-    let Some(edit) = items.and_then(|v| v.get(index)) else {
-        return at;
-    };
-    find_string(edit, code).map_or(at.clone(), |path| format!("{at}/{path}"))
-}
-
-fn find_string(value: &Value, needle: &str) -> Option<String> {
-    match value {
-        Value::String(s) if s == needle => Some(String::new()),
-        Value::Object(map) => map
-            .iter()
-            .find_map(|(k, v)| find_string(v, needle).map(|rest| join(k, &rest))),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_string(v, needle).map(|rest| join(&i.to_string(), &rest))),
-        _ => None,
-    }
-}
-
-fn join(head: &str, rest: &str) -> String {
-    if rest.is_empty() {
-        head.to_owned()
-    } else {
-        format!("{head}/{rest}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,14 +499,5 @@ mod tests {
                 ..defaults
             }
         );
-    }
-
-    #[test]
-    fn finds_where_a_code_was_named() {
-        let edits =
-            json!([{"op": "merge", "codes": ["a", "b"], "into_code": "c", "into_name": "C"}]);
-        assert_eq!(field_of_code(Some(&edits), 0, "b"), "edits/0/codes/1");
-        assert_eq!(field_of_code(Some(&edits), 0, "c"), "edits/0/into_code");
-        assert_eq!(field_of_code(Some(&edits), 0, "zzz"), "edits/0");
     }
 }
