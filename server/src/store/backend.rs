@@ -1,0 +1,117 @@
+//! What a backend hands the shared flows: its pool, its transactions, and a way to run SQL written once.
+//!
+//! Statements both backends can run as they are use `$n` placeholders and [`Arg`] values; each backend's
+//! [`Exec`] rewrites the placeholders it spells otherwise and encodes the values its own way (a GeoPackage
+//! keeps times as text, PostGIS as `timestamptz`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use geo_types::Rect;
+use sqlx::{Database, Pool, Transaction};
+
+use super::{AreaStore, GridStore, HistoryStore, PatrolStore, PlanStore, ReportStore, StoreError};
+
+/// A value to bind. Times are stored to the millisecond ([`stored_time`](super::common::stored_time)).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+    Blob(Vec<u8>),
+    /// A list of ids: an array on PostGIS, a JSON array (for `json_each`) on a GeoPackage.
+    Ints(Vec<i64>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Arg::Real(Some(v))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Arg::Time(Some(v))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Arg {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Arg::Time(v)
+    }
+}
+
+/// Runs SQL written once for both backends on one connection.
+#[async_trait]
+pub(crate) trait Exec: Send {
+    /// Runs `sql`; returns the rows it changed.
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError>;
+    /// The first column of the first row `sql` returns, if any.
+    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError>;
+    /// Records that `table` changed at `at` over `extent`, where the format asks for it (GeoPackage:
+    /// `gpkg_contents`, which GDAL and QGIS read instead of scanning the layer).
+    async fn touch(
+        &mut self,
+        _table: &str,
+        _at: DateTime<Utc>,
+        _extent: Option<Rect<f64>>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// A store's pool and transactions; every job trait is implemented once for any `Backend` whose connection
+/// speaks that job's dialect.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync {
+    type Db: Database<Connection = Self::Conn>;
+    type Conn: Exec + sqlx::Connection<Database = Self::Db> + 'static;
+    const NAME: &'static str;
+    fn pool(&self) -> &Pool<Self::Db>;
+    /// A transaction whose reads all see one state of the store.
+    async fn read(&self) -> Result<Transaction<'static, Self::Db>, StoreError>;
+    /// A transaction that holds the write lock from its first statement where the backend locks whole
+    /// (GeoPackage: `BEGIN IMMEDIATE`); PostGIS locks rows instead.
+    async fn locked(&self) -> Result<Transaction<'static, Self::Db>, StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// `LISTEN` on PostGIS; `None` where only polling tells (GeoPackage).
+    async fn report_ids(&self) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
+        Ok(None)
+    }
+    /// As [`Backend::report_ids`], for data versions of the city.
+    async fn data_versions(&self) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl<B> GridStore for B
+where
+    B: Backend + AreaStore + HistoryStore + ReportStore + PatrolStore + PlanStore,
+{
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Backend::ping(self).await
+    }
+}
