@@ -19,13 +19,6 @@ use super::{AreaStore, ChangeNote, CityChanges, StoreError, WriteOutcome};
 pub(crate) trait AreaSql: LogReader + Exec {
     /// A geometry as this backend's insert statements take it.
     fn encode(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError>;
-    /// Closes the current version of each of `codes` (`valid_to = at`) and drops their staff, which belongs
-    /// to the current version; returns the closed versions by code (codes without one are skipped).
-    async fn close_current(
-        &mut self,
-        codes: &[&str],
-        at: DateTime<Utc>,
-    ) -> Result<HashMap<String, i64>, StoreError>;
     /// Inserts `(area, encoded geometry, version)` rows as written at `at` by `note`.
     async fn insert_areas(
         &mut self,
@@ -89,6 +82,25 @@ pub(crate) fn encode_areas<C: AreaSql + ?Sized>(areas: &[Area]) -> Result<Encode
 fn encode_excluded<C: AreaSql + ?Sized>(ground: &[ExcludedGround]) -> Result<Encoded, StoreError> {
     let geometries = oriented_excluded(ground)?;
     encode::<C>(ground.iter().map(|g| g.name.clone()).zip(geometries))
+}
+
+/// Closes the current version of each of `codes` (`valid_to = at`) and drops their staff, which belongs to
+/// the current version; returns the closed versions by code (codes without one are skipped).
+pub(crate) async fn close_current<C: AreaSql + ?Sized>(
+    conn: &mut C,
+    codes: &[&str],
+    at: DateTime<Utc>,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let sql = format!(
+        "UPDATE areas SET valid_to = $1 WHERE valid_to IS NULL AND {} RETURNING code, version",
+        C::in_list("code", "$2")
+    );
+    let closed = conn
+        .fetch_versions(&sql, vec![at.into(), codes.into()])
+        .await?;
+    let sql = format!("DELETE FROM staff WHERE {}", C::in_list("area_code", "$1"));
+    conn.execute(&sql, vec![codes.into()]).await?;
+    Ok(closed.into_iter().collect())
 }
 
 /// Inserts `areas` as new versions, one more than `previous` (1 for new codes), with their staff.
@@ -162,7 +174,7 @@ where
 
     // Dropping `tx` on any error below rolls everything back.
     let mut tx = store.pool().begin().await?;
-    let closed = tx.close_current(&codes, at).await?;
+    let closed = close_current(&mut *tx, &codes, at).await?;
     insert_versions(&mut *tx, &city.areas, &areas.blobs, &closed, note).await?;
     tx.insert_addresses(&city.addresses).await?;
     let road_rows = named(

@@ -19,8 +19,15 @@ pub(crate) enum Arg {
     Text(Option<String>),
     Time(Option<DateTime<Utc>>),
     Blob(Vec<u8>),
-    /// A list of ids: an array on PostGIS, a JSON array (for `json_each`) on a GeoPackage.
+    /// Lists for [`Exec::in_list`]: arrays on PostGIS, JSON arrays (for `json_each`) on a GeoPackage.
     Ints(Vec<i64>),
+    Texts(Vec<String>),
+}
+
+impl From<&[&str]> for Arg {
+    fn from(v: &[&str]) -> Self {
+        Arg::Texts(v.iter().map(|s| (*s).to_owned()).collect())
+    }
 }
 
 impl From<i64> for Arg {
@@ -62,6 +69,16 @@ impl From<Option<DateTime<Utc>>> for Arg {
 /// Runs SQL written once for both backends on one connection.
 #[async_trait]
 pub(crate) trait Exec: Send {
+    /// Appended to a `SELECT` to lock its rows until the transaction ends, where the backend locks rows.
+    const ROW_LOCK: &'static str;
+    /// "`column` is in the list `$n` binds" ([`Arg::Ints`], [`Arg::Texts`]).
+    fn in_list(column: &str, placeholder: &str) -> String;
+    /// `(code, version)` rows of `sql`.
+    async fn fetch_versions(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Runs `sql`; returns the rows it changed.
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError>;
     /// The first column of the first row `sql` returns, if any.

@@ -201,7 +201,7 @@ pub(crate) fn oriented_excluded(
         .collect()
 }
 
-/// Ground handed to [`GridStore::replace_excluded`](super::GridStore::replace_excluded) must all be of the
+/// Ground handed to [`AreaStore::replace_excluded`](super::AreaStore::replace_excluded) must all be of the
 /// kind replaced, else a later replacement of its own kind would leave it behind.
 pub(crate) fn check_excluded_kind(
     kind: ExcludedKind,

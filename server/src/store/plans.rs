@@ -15,7 +15,7 @@ use gridmap_core::Area;
 use gridmap_core::plan::{Plan, PlanEdit, PlanRules};
 use serde::{Deserialize, Serialize};
 
-use super::areas::{AreaSql, encode_areas, insert_versions};
+use super::areas::{AreaSql, close_current, encode_areas, insert_versions};
 use super::backend::{Arg, Backend, Exec};
 use super::common::stored_time;
 use super::{ChangeNote, PlanStore, StoreError};
@@ -229,15 +229,24 @@ pub(crate) trait PlanSql: AreaSql {
     const UPDATE: &'static str;
     /// Plan `id` (`None`: every plan, newest first).
     async fn plan_rows(&mut self, id: Option<i64>) -> Result<Vec<PlanRow>, StoreError>;
-    /// Current versions of `codes`; `lock`: where the backend locks rows, hold them until the transaction
-    /// ends.
-    async fn current(
-        &mut self,
-        codes: &[&str],
-        lock: bool,
-    ) -> Result<HashMap<String, i64>, StoreError>;
-    /// The last version each of `codes` ever had.
-    async fn last_versions(&mut self, codes: &[&str]) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Current versions of `codes`; `lock`: where the backend locks rows, hold them until the transaction ends.
+async fn current<C: PlanSql + ?Sized>(
+    conn: &mut C,
+    codes: &[&str],
+    lock: bool,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let lock = if lock { C::ROW_LOCK } else { "" };
+    let sql = format!(
+        "SELECT code, version FROM areas WHERE valid_to IS NULL AND {}{lock}",
+        C::in_list("code", "$1")
+    );
+    Ok(conn
+        .fetch_versions(&sql, vec![codes.into()])
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The values a plan's insert and update share: `$1` name, `$2` status, `$3` edits, `$4` base versions,
@@ -265,18 +274,14 @@ where
     // way no other writer comes between the check and the writes.
     let mut tx = store.locked().await?;
     let expected: Vec<&str> = commit.expected.keys().map(String::as_str).collect();
-    let current = tx.current(&expected, true).await?;
-    let mut moved = moved(commit.expected, &current);
+    let locked = current(&mut *tx, &expected, true).await?;
+    let mut moved = moved(commit.expected, &locked);
     if !moved.is_empty() {
         tx.rollback().await?;
         // A row closed by a commit we waited for drops out of the locked read (its successor is newer than
         // that statement): read the versions again to say what they are now.
-        let now = store
-            .pool()
-            .acquire()
-            .await?
-            .current(&expected, false)
-            .await?;
+        let mut conn = store.pool().acquire().await?;
+        let now = current(&mut *conn, &expected, false).await?;
         for m in &mut moved {
             m.current = now.get(&m.code).copied();
         }
@@ -294,14 +299,20 @@ where
     }
     let close = codes_to_close(commit);
     let close: Vec<&str> = close.iter().map(String::as_str).collect();
-    let closed = tx.close_current(&close, at).await?;
+    let closed = close_current(&mut *tx, &close, at).await?;
     let new_codes: Vec<&str> = commit
         .changed
         .iter()
         .map(|a| a.code.as_str())
         .filter(|c| !closed.contains_key(*c))
         .collect();
-    let earlier = tx.last_versions(&new_codes).await?;
+    let sql = format!(
+        "SELECT code, max(version) FROM areas WHERE {} GROUP BY code",
+        B::Conn::in_list("code", "$1")
+    );
+    let earlier = tx
+        .fetch_versions(&sql, vec![new_codes.as_slice().into()])
+        .await?;
     let previous = previous_versions(closed, earlier);
     insert_versions(
         &mut *tx,
@@ -376,7 +387,10 @@ where
     ) -> Result<BTreeMap<String, i64>, StoreError> {
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         let mut conn = self.pool().acquire().await?;
-        Ok(conn.current(&codes, false).await?.into_iter().collect())
+        Ok(current(&mut *conn, &codes, false)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn commit_plan(&self, commit: &PlanCommit<'_>) -> Result<CommitOutcome, StoreError> {

@@ -31,8 +31,6 @@ pub(crate) trait ReportSql: Exec {
         sql: &str,
         args: Vec<Arg>,
     ) -> Result<Vec<ReportRow>, StoreError>;
-    /// The condition "`report_id` is one of `$1`" (an [`Arg::Ints`]).
-    const OF_REPORTS: &'static str;
     /// Rows of `sql` (selecting [`EVENT_COLUMNS`]).
     async fn event_rows(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<EventRow>, StoreError>;
 }
@@ -167,10 +165,8 @@ where
     } else if rows.is_empty() {
         Vec::new()
     } else {
-        let sql = format!(
-            "{select} WHERE {} ORDER BY report_id, seq",
-            B::Conn::OF_REPORTS
-        );
+        let of_reports = B::Conn::in_list("report_id", "$1");
+        let sql = format!("{select} WHERE {of_reports} ORDER BY report_id, seq");
         let ids = Arg::Ints(rows.iter().map(|r| r.id).collect());
         tx.event_rows(&sql, vec![ids]).await?
     };

@@ -1,7 +1,5 @@
 //! The city's SQL on a GeoPackage: batches through `QueryBuilder`, lists of codes as JSON (`json_each`).
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use geo_types::{Geometry, Point};
@@ -136,30 +134,6 @@ impl LogReader for SqliteConnection {
 impl AreaSql for SqliteConnection {
     fn encode(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         blob(what, geometry)
-    }
-
-    async fn close_current(
-        &mut self,
-        codes: &[&str],
-        at: DateTime<Utc>,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let codes = json_codes(codes)?;
-        let closed: HashMap<String, i64> = sqlx::query_as(
-            "UPDATE areas SET valid_to = ?1 \
-             WHERE valid_to IS NULL AND code IN (SELECT value FROM json_each(?2)) \
-             RETURNING code, version",
-        )
-        .bind(time_text(at))
-        .bind(&codes)
-        .fetch_all(&mut *self)
-        .await?
-        .into_iter()
-        .collect();
-        sqlx::query("DELETE FROM staff WHERE area_code IN (SELECT value FROM json_each(?1))")
-            .bind(&codes)
-            .execute(&mut *self)
-            .await?;
-        Ok(closed)
     }
 
     async fn insert_areas(

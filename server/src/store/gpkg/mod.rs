@@ -136,6 +136,7 @@ fn arguments(args: Vec<Arg>) -> Result<SqliteArguments<'static>, StoreError> {
             Arg::Time(v) => out.add(v.map(time_text)),
             Arg::Blob(v) => out.add(v),
             Arg::Ints(v) => out.add(json_codes(&v)?),
+            Arg::Texts(v) => out.add(json_codes(&v)?),
         }
         .map_err(|e| StoreError::Invalid(format!("a value to bind: {e}")))?;
     }
@@ -149,6 +150,24 @@ fn numbered(sql: &str) -> String {
 
 #[async_trait]
 impl Exec for SqliteConnection {
+    /// `BEGIN IMMEDIATE` has locked the whole file already.
+    const ROW_LOCK: &'static str = "";
+
+    fn in_list(column: &str, placeholder: &str) -> String {
+        format!("{column} IN (SELECT value FROM json_each({placeholder}))")
+    }
+
+    async fn fetch_versions(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = numbered(sql);
+        Ok(sqlx::query_as_with(&sql, arguments(args)?)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         let sql = numbered(sql);
         Ok(sqlx::query_with(&sql, arguments(args)?)

@@ -1,11 +1,8 @@
 //! The plans' SQL on a GeoPackage: JSON columns are text.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use sqlx::SqliteConnection;
 
-use super::json_codes;
 use crate::store::StoreError;
 use crate::store::plans::{PlanRow, PlanSql};
 
@@ -25,33 +22,6 @@ impl PlanSql for SqliteConnection {
              ORDER BY id DESC",
         )
         .bind(id)
-        .fetch_all(&mut *self)
-        .await?)
-    }
-
-    /// The whole file is locked already (`BEGIN IMMEDIATE`): `lock` adds nothing.
-    async fn current(
-        &mut self,
-        codes: &[&str],
-        _lock: bool,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT code, version FROM areas WHERE valid_to IS NULL \
-             AND code IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(json_codes(codes)?)
-        .fetch_all(&mut *self)
-        .await?
-        .into_iter()
-        .collect())
-    }
-
-    async fn last_versions(&mut self, codes: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT code, max(version) FROM areas WHERE code IN (SELECT value FROM json_each(?1)) \
-             GROUP BY code",
-        )
-        .bind(json_codes(codes)?)
         .fetch_all(&mut *self)
         .await?)
     }

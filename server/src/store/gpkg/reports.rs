@@ -13,8 +13,6 @@ use crate::store::reports::{Condition, ReportSql};
 
 #[async_trait]
 impl ReportSql for SqliteConnection {
-    const OF_REPORTS: &'static str = "report_id IN (SELECT value FROM json_each($1))";
-
     fn report_geom(report: &Report) -> Result<(&'static str, Vec<Arg>), StoreError> {
         let geom = blob(&report.client_id, &Geometry::Point(Point(report.point)))?;
         Ok(("$34", vec![Arg::Blob(geom)]))

@@ -1,8 +1,6 @@
 //! The city's SQL on PostGIS: batches as arrays through `UNNEST ... WITH ORDINALITY` (stored order kept),
 //! lists of codes as `= ANY($1)`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use geo_types::{Geometry, Point};
@@ -125,28 +123,6 @@ impl LogReader for PgConnection {
 impl AreaSql for PgConnection {
     fn encode(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         wkb(what, geometry)
-    }
-
-    async fn close_current(
-        &mut self,
-        codes: &[&str],
-        at: DateTime<Utc>,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let closed: HashMap<String, i64> = sqlx::query_as(
-            "UPDATE areas SET valid_to = $1 WHERE valid_to IS NULL AND code = ANY($2) \
-             RETURNING code, version",
-        )
-        .bind(at)
-        .bind(codes)
-        .fetch_all(&mut *self)
-        .await?
-        .into_iter()
-        .collect();
-        sqlx::query("DELETE FROM staff WHERE area_code = ANY($1)")
-            .bind(codes)
-            .execute(&mut *self)
-            .await?;
-        Ok(closed)
     }
 
     async fn insert_areas(

@@ -152,6 +152,7 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
             Arg::Time(v) => out.add(v.map(stored_time)),
             Arg::Blob(v) => out.add(v),
             Arg::Ints(v) => out.add(v),
+            Arg::Texts(v) => out.add(v),
         }
         .map_err(|e| StoreError::Invalid(format!("a value to bind: {e}")))?;
     }
@@ -160,6 +161,22 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
 
 #[async_trait]
 impl Exec for PgConnection {
+    const ROW_LOCK: &'static str = " FOR UPDATE";
+
+    fn in_list(column: &str, placeholder: &str) -> String {
+        format!("{column} = ANY({placeholder})")
+    }
+
+    async fn fetch_versions(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as_with(sql, arguments(args)?)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(sqlx::query_with(sql, arguments(args)?)
             .execute(&mut *self)

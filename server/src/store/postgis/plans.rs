@@ -1,7 +1,5 @@
 //! The plans' SQL on PostGIS: JSON columns are `jsonb`, the expected rows locked `FOR UPDATE`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
@@ -24,31 +22,6 @@ impl PlanSql for PgConnection {
              WHERE $1::bigint IS NULL OR id = $1 ORDER BY id DESC",
         )
         .bind(id)
-        .fetch_all(&mut *self)
-        .await?)
-    }
-
-    async fn current(
-        &mut self,
-        codes: &[&str],
-        lock: bool,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let lock = if lock { " FOR UPDATE" } else { "" };
-        Ok(sqlx::query_as(&format!(
-            "SELECT code, version FROM areas WHERE valid_to IS NULL AND code = ANY($1){lock}"
-        ))
-        .bind(codes)
-        .fetch_all(&mut *self)
-        .await?
-        .into_iter()
-        .collect())
-    }
-
-    async fn last_versions(&mut self, codes: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT code, max(version) FROM areas WHERE code = ANY($1) GROUP BY code",
-        )
-        .bind(codes)
         .fetch_all(&mut *self)
         .await?)
     }

@@ -13,8 +13,6 @@ use crate::store::reports::{Condition, ReportSql};
 
 #[async_trait]
 impl ReportSql for PgConnection {
-    const OF_REPORTS: &'static str = "report_id = ANY($1)";
-
     fn report_geom(_report: &Report) -> Result<(&'static str, Vec<Arg>), StoreError> {
         Ok(("ST_SetSRID(ST_MakePoint($8, $9), 4326)", Vec::new()))
     }
