@@ -27,12 +27,18 @@ fn modules(root: &Path) -> BTreeMap<String, String> {
 }
 
 fn module_name(root: &Path, file: &Path) -> String {
-    let relative: PathBuf = file.strip_prefix(root).expect("under root").with_extension("");
+    let relative: PathBuf = file
+        .strip_prefix(root)
+        .expect("under root")
+        .with_extension("");
     let mut parts: Vec<String> = relative
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts.join("::")
@@ -121,7 +127,10 @@ fn edges(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
             .collect();
         let code = code(text);
         let mut targets = BTreeSet::new();
-        for (at, _) in code.match_indices("crate::").chain(code.match_indices("super::")) {
+        for (at, _) in code
+            .match_indices("crate::")
+            .chain(code.match_indices("super::"))
+        {
             let before = code[..at].chars().next_back();
             if before.is_some_and(is_ident) || code[..at].ends_with("super::") {
                 continue; // part of a longer name, or counted from the first `super::`
@@ -145,9 +154,8 @@ fn edges(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
                     .map(|n| full[..n].join("::"))
                     .find(|m| known.contains(m.as_str()))
                     .unwrap_or_default();
-                let inside = target == *name
-                    || name.is_empty()
-                    || target.starts_with(&format!("{name}::"));
+                let inside =
+                    target == *name || name.is_empty() || target.starts_with(&format!("{name}::"));
                 if !inside {
                     targets.insert(target);
                 }
@@ -254,7 +262,10 @@ fn the_reader_sees_use_trees_and_super_paths() {
     );
     text.insert("b".to_string(), "fn f() { super::a::g() }".to_string());
     text.insert("b::c".to_string(), "use super::super::a;".to_string());
-    text.insert("a::inner".to_string(), "use super::super::b::c;".to_string());
+    text.insert(
+        "a::inner".to_string(),
+        "use super::super::b::c;".to_string(),
+    );
     let graph = edges(&text);
     assert_eq!(
         graph["a"],
