@@ -28,6 +28,16 @@ pub(crate) trait AreaSql: LogReader + Exec {
     ) -> Result<(), StoreError>;
     async fn insert_staff(&mut self, staff: &[(&str, &StaffMember)]) -> Result<(), StoreError>;
     async fn insert_addresses(&mut self, addresses: &[Address]) -> Result<(), StoreError>;
+    /// Records that `table` changed at `at` over `extent`, where the format asks for it (GeoPackage:
+    /// `gpkg_contents`, which GDAL and QGIS read instead of scanning the layer).
+    async fn touch(
+        &mut self,
+        _table: &str,
+        _at: DateTime<Utc>,
+        _extent: Option<Rect<f64>>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Inserts `(name, second, encoded geometry)` rows into `table` (roads: class, excluded ground: kind).
     async fn insert_named(
         &mut self,

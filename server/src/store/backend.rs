@@ -6,8 +6,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use geo_types::Rect;
-use sqlx::{Database, Pool, Transaction};
+use std::borrow::Cow;
+
+use sqlx::{Connection, Database, Executor, FromRow, IntoArguments, Pool, Transaction};
 
 use super::{AreaStore, GridStore, HistoryStore, PatrolStore, PlanStore, ReportStore, StoreError};
 
@@ -66,32 +67,78 @@ impl From<Option<DateTime<Utc>>> for Arg {
     }
 }
 
-/// Runs SQL written once for both backends on one connection.
-#[async_trait]
-pub(crate) trait Exec: Send {
+/// How one database runs SQL written once: its placeholders, lists, row locks and bound values.
+pub(crate) trait Dialect: Database {
     /// Appended to a `SELECT` to lock its rows until the transaction ends, where the backend locks rows.
     const ROW_LOCK: &'static str;
     /// "`column` is in the list `$n` binds" ([`Arg::Ints`], [`Arg::Texts`]).
     fn in_list(column: &str, placeholder: &str) -> String;
+    /// `sql` (with `$n` placeholders) as this database numbers them.
+    fn numbered(sql: &str) -> Cow<'_, str>;
+    fn arguments<'q>(args: Vec<Arg>) -> Result<Self::Arguments<'q>, StoreError>
+    where
+        Self: 'q;
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+}
+
+/// Runs SQL written once for both backends on one connection.
+#[async_trait]
+pub(crate) trait Exec: Send {
+    const ROW_LOCK: &'static str;
+    fn in_list(column: &str, placeholder: &str) -> String;
+    /// Runs `sql`; returns the rows it changed.
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError>;
+    /// The first column of the first row `sql` returns, if any.
+    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError>;
     /// `(code, version)` rows of `sql`.
     async fn fetch_versions(
         &mut self,
         sql: &str,
         args: Vec<Arg>,
     ) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Runs `sql`; returns the rows it changed.
-    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError>;
-    /// The first column of the first row `sql` returns, if any.
-    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError>;
-    /// Records that `table` changed at `at` over `extent`, where the format asks for it (GeoPackage:
-    /// `gpkg_contents`, which GDAL and QGIS read instead of scanning the layer).
-    async fn touch(
+}
+
+#[async_trait]
+impl<C> Exec for C
+where
+    C: Connection,
+    C::Database: Dialect,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as Database>::Arguments<'q>: IntoArguments<'q, C::Database>,
+    for<'r> (i64,): FromRow<'r, <C::Database as Database>::Row>,
+    for<'r> (String, i64): FromRow<'r, <C::Database as Database>::Row>,
+{
+    const ROW_LOCK: &'static str = <C::Database as Dialect>::ROW_LOCK;
+
+    fn in_list(column: &str, placeholder: &str) -> String {
+        <C::Database as Dialect>::in_list(column, placeholder)
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let sql = <C::Database as Dialect>::numbered(sql);
+        let args = <C::Database as Dialect>::arguments(args)?;
+        let done = sqlx::query_with(&sql, args).execute(&mut *self).await?;
+        Ok(<C::Database as Dialect>::rows_affected(&done))
+    }
+
+    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError> {
+        let sql = <C::Database as Dialect>::numbered(sql);
+        let args = <C::Database as Dialect>::arguments(args)?;
+        Ok(sqlx::query_scalar_with(&sql, args)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn fetch_versions(
         &mut self,
-        _table: &str,
-        _at: DateTime<Utc>,
-        _extent: Option<Rect<f64>>,
-    ) -> Result<(), StoreError> {
-        Ok(())
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = <C::Database as Dialect>::numbered(sql);
+        let args = <C::Database as Dialect>::arguments(args)?;
+        Ok(sqlx::query_as_with(&sql, args)
+            .fetch_all(&mut *self)
+            .await?)
     }
 }
 

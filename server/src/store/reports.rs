@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use gridmap_core::Report;
 
+use super::areas::AreaSql;
 use super::backend::{Arg, Backend, Exec};
 use super::report_rows::{
     EVENT_COLUMNS, EventRow, REPORT_COLUMNS, ReportRow, assemble, chain_json, enum_name,
@@ -17,7 +18,7 @@ pub(crate) type Condition = (&'static str, Vec<Arg>);
 
 /// The reports' SQL on one backend.
 #[async_trait]
-pub(crate) trait ReportSql: Exec {
+pub(crate) trait ReportSql: AreaSql {
     /// How the `geom` of a new report is written, after the 33 values of [`report_values`] (`$8`, `$9` are
     /// its lon and lat), and the values it adds.
     fn report_geom(report: &Report) -> Result<(&'static str, Vec<Arg>), StoreError>;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use geo_types::{Geometry, Point};
+use geo_types::{Geometry, Point, Rect};
 use geozero::wkb::{FromWkb, WkbDialect};
 use gridmap_core::{Address, Area, GridKind, StaffMember};
 use sqlx::query_builder::Separated;
@@ -134,6 +134,42 @@ impl LogReader for SqliteConnection {
 impl AreaSql for SqliteConnection {
     fn encode(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
         blob(what, geometry)
+    }
+
+    /// Records the change time and widens the layer's extent in `gpkg_contents`.
+    async fn touch(
+        &mut self,
+        table: &str,
+        at: DateTime<Utc>,
+        extent: Option<Rect<f64>>,
+    ) -> Result<(), StoreError> {
+        let at = time_text(at);
+        match extent {
+            None => {
+                sqlx::query("UPDATE gpkg_contents SET last_change = ?1 WHERE table_name = ?2")
+                    .bind(at)
+                    .bind(table)
+                    .execute(&mut *self)
+                    .await?;
+            }
+            Some(r) => {
+                sqlx::query(
+                    "UPDATE gpkg_contents SET last_change = ?1, \
+                     min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3), \
+                     max_x = max(coalesce(max_x, ?4), ?4), max_y = max(coalesce(max_y, ?5), ?5) \
+                     WHERE table_name = ?6",
+                )
+                .bind(at)
+                .bind(r.min().x)
+                .bind(r.min().y)
+                .bind(r.max().x)
+                .bind(r.max().y)
+                .bind(table)
+                .execute(&mut *self)
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn insert_areas(

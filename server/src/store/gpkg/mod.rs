@@ -11,22 +11,24 @@ mod patrols;
 mod plans;
 mod reports;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use geo::BoundingRect;
-use geo_types::{Geometry, Rect};
+use geo_types::Geometry;
 use geozero::{CoordDimensions, ToWkb};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteQueryResult,
 };
 use sqlx::{Arguments, Sqlite, SqliteConnection, Transaction};
 
 use super::StoreError;
-use super::backend::{Arg, Backend, Exec};
+use super::backend::{Arg, Backend, Dialect};
 use super::common::{geometry_error, stored_time};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/gpkg");
@@ -126,7 +128,7 @@ pub(crate) fn blob(what: &str, geometry: &Geometry<f64>) -> Result<Vec<u8>, Stor
 }
 
 /// Values bound by number: SQL written with `$n` runs here as `?n`.
-fn arguments(args: Vec<Arg>) -> Result<SqliteArguments<'static>, StoreError> {
+fn arguments<'q>(args: Vec<Arg>) -> Result<SqliteArguments<'q>, StoreError> {
     let mut out = SqliteArguments::default();
     for arg in args {
         match arg {
@@ -148,8 +150,7 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
-#[async_trait]
-impl Exec for SqliteConnection {
+impl Dialect for Sqlite {
     /// `BEGIN IMMEDIATE` has locked the whole file already.
     const ROW_LOCK: &'static str = "";
 
@@ -157,66 +158,19 @@ impl Exec for SqliteConnection {
         format!("{column} IN (SELECT value FROM json_each({placeholder}))")
     }
 
-    async fn fetch_versions(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        let sql = numbered(sql);
-        Ok(sqlx::query_as_with(&sql, arguments(args)?)
-            .fetch_all(&mut *self)
-            .await?)
+    fn numbered(sql: &str) -> Cow<'_, str> {
+        Cow::Owned(numbered(sql))
     }
 
-    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        let sql = numbered(sql);
-        Ok(sqlx::query_with(&sql, arguments(args)?)
-            .execute(&mut *self)
-            .await?
-            .rows_affected())
+    fn arguments<'q>(args: Vec<Arg>) -> Result<SqliteArguments<'q>, StoreError>
+    where
+        Self: 'q,
+    {
+        arguments(args)
     }
 
-    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError> {
-        let sql = numbered(sql);
-        Ok(sqlx::query_scalar_with(&sql, arguments(args)?)
-            .fetch_optional(&mut *self)
-            .await?)
-    }
-
-    /// Records the change time and widens the layer's extent in `gpkg_contents`.
-    async fn touch(
-        &mut self,
-        table: &str,
-        at: DateTime<Utc>,
-        extent: Option<Rect<f64>>,
-    ) -> Result<(), StoreError> {
-        let at = time_text(at);
-        match extent {
-            None => {
-                sqlx::query("UPDATE gpkg_contents SET last_change = ?1 WHERE table_name = ?2")
-                    .bind(at)
-                    .bind(table)
-                    .execute(&mut *self)
-                    .await?;
-            }
-            Some(r) => {
-                sqlx::query(
-                    "UPDATE gpkg_contents SET last_change = ?1, \
-                     min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3), \
-                     max_x = max(coalesce(max_x, ?4), ?4), max_y = max(coalesce(max_y, ?5), ?5) \
-                     WHERE table_name = ?6",
-                )
-                .bind(at)
-                .bind(r.min().x)
-                .bind(r.min().y)
-                .bind(r.max().x)
-                .bind(r.max().y)
-                .bind(table)
-                .execute(&mut *self)
-                .await?;
-            }
-        }
-        Ok(())
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
 

@@ -10,15 +10,17 @@ mod patrols;
 mod plans;
 mod reports;
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use geo_types::Geometry;
 use geozero::{CoordDimensions, ToWkb};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnection, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnection, PgListener, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Arguments, Postgres, Transaction};
 use tokio::sync::mpsc::{self, Receiver};
 
-use super::backend::{Arg, Backend, Exec};
+use super::backend::{Arg, Backend, Dialect};
 use super::common::{geometry_error, stored_time};
 use super::{CHANGES_CHANNEL, REPORTS_CHANNEL, StoreError};
 
@@ -159,34 +161,25 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
     Ok(out)
 }
 
-#[async_trait]
-impl Exec for PgConnection {
+impl Dialect for Postgres {
     const ROW_LOCK: &'static str = " FOR UPDATE";
 
     fn in_list(column: &str, placeholder: &str) -> String {
         format!("{column} = ANY({placeholder})")
     }
 
-    async fn fetch_versions(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as_with(sql, arguments(args)?)
-            .fetch_all(&mut *self)
-            .await?)
+    fn numbered(sql: &str) -> Cow<'_, str> {
+        Cow::Borrowed(sql)
     }
 
-    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        Ok(sqlx::query_with(sql, arguments(args)?)
-            .execute(&mut *self)
-            .await?
-            .rows_affected())
+    fn arguments<'q>(args: Vec<Arg>) -> Result<PgArguments, StoreError>
+    where
+        Self: 'q,
+    {
+        arguments(args)
     }
 
-    async fn fetch_i64(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar_with(sql, arguments(args)?)
-            .fetch_optional(&mut *self)
-            .await?)
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
