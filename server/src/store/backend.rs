@@ -1,8 +1,8 @@
 //! What a backend hands the shared flows: its pool, its transactions, and a way to run SQL written once.
 //!
-//! Statements both backends can run as they are use `$n` placeholders and [`Arg`] values; each backend's
-//! [`Exec`] rewrites the placeholders it spells otherwise and encodes the values its own way (a GeoPackage
-//! keeps times as text, PostGIS as `timestamptz`).
+//! Statements both backends can run as they are use `$n` placeholders and [`Arg`] values; each database's
+//! [`Dialect`] rewrites the placeholders it spells otherwise and encodes the values its own way (a GeoPackage
+//! keeps times as text, PostGIS as `timestamptz`), and [`Exec`] runs them on any connection of either.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
