@@ -1,7 +1,7 @@
 //! Time travel: the city as it was at a given instant (`at=` on `/v1/locate` and on tiles).
 //!
 //! The areas valid at `t` are the versions with `valid_from <= t < valid_to` (see
-//! [`GridStore::areas_at`](crate::store::GridStore::areas_at)). They only change at the instants where some
+//! [`HistoryStore::areas_at`](crate::store::HistoryStore::areas_at)). They only change at the instants where some
 //! version begins or ends, so two times between the same two instants see the same city: a historical index
 //! is keyed by the data version and that *epoch* (how many instants are at or before `t`), built on demand
 //! and kept in a small LRU. A time at or after the last instant is the current city: the live snapshot (and

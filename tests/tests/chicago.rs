@@ -146,7 +146,7 @@ async fn chicago_imports_through_the_cli_and_answers_lookups() {
             args.extend(flags);
             gridmap(&args).await.expect("export gpkg");
             let copy = gridmap_server::store::GpkgStore::open(&gpkg, false).await.expect("open export");
-            let copied = gridmap_server::store::GridStore::load_city(&copy).await.expect("load export");
+            let copied = gridmap_server::store::AreaStore::load_city(&copy).await.expect("load export");
             assert_eq!(copied.areas, before.areas);
         }
     })

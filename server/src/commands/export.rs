@@ -7,7 +7,7 @@ use gridmap_core::City;
 
 use crate::commands::StoreArgs;
 use crate::commands::import::ImportLevel;
-use crate::store::{ChangeNote, GpkgStore, GridStore};
+use crate::store::{AreaStore, ChangeNote, GpkgStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -1,19 +1,22 @@
-//! What changed since a snapshot, on both backends: the SQL behind
-//! [`GridStore::changes_since`](super::GridStore::changes_since) (and, with the same reads, the whole city for
-//! [`GridStore::load_city`](super::GridStore::load_city)).
+//! What changed since a snapshot, the same on both backends: the flow behind
+//! [`AreaStore::changes_since`](super::AreaStore::changes_since) (and, with the same reads, the whole city for
+//! [`AreaStore::load_city`](super::AreaStore::load_city)) over each backend's [`LogReader`].
 //!
 //! `gridmap_changes` (`migrations/*/0007_change_log.sql`) holds, per area code and layer, the last data
 //! version that touched it. One read transaction takes the current version, the codes logged after the
 //! snapshot's version and their current rows, so the delta is exactly the difference between the snapshot
 //! and the store at that version.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use gridmap_core::{Address, Area, City, ExcludedGround, Road};
-use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use geozero::wkb::WkbDialect;
+use gridmap_core::{Address, Area, City, ExcludedGround, Road, StaffMember};
 
+use super::backend::Exec;
+use super::common::{
+    AreaRow, NamedRow, area_from_row, decode_linestring, excluded_from_row, group_staff,
+};
 use super::{CityChanges, CityDelta, StoreError};
 
 /// Past this many changed codes a delta is no cheaper than reading everything (an import).
@@ -64,85 +67,93 @@ fn reachable(since: i64, version: i64, from: i64) -> bool {
     since >= from && since <= version
 }
 
-/// The reads of a catch-up, on one backend's connection inside a read transaction.
+/// The reads of the current city, on one backend's connection (inside a read transaction for a catch-up).
 #[async_trait]
-trait LogReader: Send {
-    /// The current data version and the version after which the log is complete.
-    async fn versions(&mut self) -> Result<(i64, i64), StoreError>;
+pub(crate) trait LogReader: Exec {
+    /// How this backend frames the geometries it returns.
+    const GEOMETRY: WkbDialect;
     /// `(layer, code)` of every log row after `since`.
     async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError>;
-    /// The current version of the areas of `codes` (`None`: of every area), with staff.
-    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError>;
+    /// `(area code, member)` of every area's staff (`None`) or of `codes` only, in stored order.
+    async fn staff_rows(
+        &mut self,
+        codes: Option<&[String]>,
+    ) -> Result<Vec<(String, StaffMember)>, StoreError>;
+    /// The current version of the areas of `codes` (`None`: of every area), without staff, in stored order.
+    async fn area_rows(&mut self, codes: Option<&[String]>) -> Result<Vec<AreaRow>, StoreError>;
     async fn addresses(&mut self) -> Result<Vec<Address>, StoreError>;
-    async fn roads(&mut self) -> Result<Vec<Road>, StoreError>;
-    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError>;
+    /// `(name, second, geometry)` of every row of `table` (roads: class, excluded ground: kind), in stored
+    /// order.
+    async fn named_rows(
+        &mut self,
+        table: &'static str,
+        second: &'static str,
+    ) -> Result<Vec<NamedRow>, StoreError>;
 }
 
-#[async_trait]
-impl LogReader for PgConnection {
-    async fn versions(&mut self) -> Result<(i64, i64), StoreError> {
-        Ok(
-            sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id")
-                .fetch_one(&mut *self)
-                .await?,
-        )
-    }
-    async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > $1")
-                .bind(since)
-                .fetch_all(&mut *self)
-                .await?,
-        )
-    }
-    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError> {
-        super::postgis::load_current_areas(self, codes).await
-    }
-    async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
-        super::postgis::load_addresses(self).await
-    }
-    async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
-        super::postgis::load_roads(self).await
-    }
-    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError> {
-        super::postgis::load_excluded(self).await
-    }
+/// Staff of every area (or of `codes` only), grouped by area code, in stored order.
+pub(crate) async fn load_staff<C: LogReader + ?Sized>(
+    conn: &mut C,
+    codes: Option<&[String]>,
+) -> Result<HashMap<String, Vec<StaffMember>>, StoreError> {
+    Ok(group_staff(conn.staff_rows(codes).await?))
 }
 
-#[async_trait]
-impl LogReader for SqliteConnection {
-    async fn versions(&mut self) -> Result<(i64, i64), StoreError> {
-        Ok(
-            sqlx::query_as("SELECT version, changes_from FROM gridmap_data_version WHERE id = 1")
-                .fetch_one(&mut *self)
-                .await?,
-        )
-    }
-    async fn logged_since(&mut self, since: i64) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT layer, code FROM gridmap_changes WHERE data_version > ?1")
-                .bind(since)
-                .fetch_all(&mut *self)
-                .await?,
-        )
-    }
-    async fn current_areas(&mut self, codes: Option<&[String]>) -> Result<Vec<Area>, StoreError> {
-        super::gpkg::load_current_areas(self, codes).await
-    }
-    async fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
-        super::gpkg::load_addresses(self).await
-    }
-    async fn roads(&mut self) -> Result<Vec<Road>, StoreError> {
-        super::gpkg::load_roads(self).await
-    }
-    async fn excluded(&mut self) -> Result<Vec<ExcludedGround>, StoreError> {
-        super::gpkg::load_excluded(self).await
-    }
+/// The current version of every area (or of `codes` only), with staff, in stored order.
+pub(crate) async fn current_areas<C: LogReader + ?Sized>(
+    conn: &mut C,
+    codes: Option<&[String]>,
+) -> Result<Vec<Area>, StoreError> {
+    let rows = conn.area_rows(codes).await?;
+    let mut staff = load_staff(conn, codes).await?;
+    rows.into_iter()
+        .map(|row| {
+            let mut area = area_from_row(C::GEOMETRY, row)?;
+            area.staff = staff.remove(&area.code).unwrap_or_default();
+            Ok(area)
+        })
+        .collect()
+}
+
+async fn roads<C: LogReader + ?Sized>(conn: &mut C) -> Result<Vec<Road>, StoreError> {
+    conn.named_rows("roads", "class")
+        .await?
+        .into_iter()
+        .map(|(name, class, geom)| {
+            Ok(Road {
+                geometry: decode_linestring(&name, &geom, C::GEOMETRY)?,
+                name,
+                class,
+            })
+        })
+        .collect()
+}
+
+async fn excluded<C: LogReader + ?Sized>(conn: &mut C) -> Result<Vec<ExcludedGround>, StoreError> {
+    conn.named_rows("excluded", "kind")
+        .await?
+        .into_iter()
+        .map(|row| excluded_from_row(C::GEOMETRY, row))
+        .collect()
+}
+
+/// The current data version and the version after which the log is complete.
+async fn versions<C: LogReader + ?Sized>(conn: &mut C) -> Result<(i64, i64), StoreError> {
+    let mut read = async |column: &str| {
+        let sql = format!("SELECT {column} FROM gridmap_data_version");
+        conn.fetch_i64(&sql, Vec::new())
+            .await?
+            .ok_or_else(|| StoreError::Invalid("no data version".to_owned()))
+    };
+    Ok((read("version").await?, read("changes_from").await?))
 }
 
 /// The catch-up itself, the same on both backends; `conn` is inside one read transaction.
-async fn read_changes(conn: &mut impl LogReader, since: i64) -> Result<CityChanges, StoreError> {
-    let (version, from) = conn.versions().await?;
+pub(crate) async fn read_changes<C: LogReader + ?Sized>(
+    conn: &mut C,
+    since: i64,
+) -> Result<CityChanges, StoreError> {
+    let (version, from) = versions(conn).await?;
     if !reachable(since, version, from) {
         return Ok(CityChanges::Unknown);
     }
@@ -150,19 +161,19 @@ async fn read_changes(conn: &mut impl LogReader, since: i64) -> Result<CityChang
     let Some(codes) = logged.codes() else {
         return Ok(CityChanges::Unknown);
     };
-    let areas = conn.current_areas(Some(&codes)).await?;
+    let areas = current_areas(conn, Some(&codes)).await?;
     let addresses = if logged.changed("addresses") {
         Some(conn.addresses().await?)
     } else {
         None
     };
     let roads = if logged.changed("roads") {
-        Some(conn.roads().await?)
+        Some(roads(conn).await?)
     } else {
         None
     };
     let excluded = if logged.changed("excluded") {
-        Some(conn.excluded().await?)
+        Some(excluded(conn).await?)
     } else {
         None
     };
@@ -172,54 +183,13 @@ async fn read_changes(conn: &mut impl LogReader, since: i64) -> Result<CityChang
 }
 
 /// The whole city, the same on both backends; `conn` is inside one read transaction.
-async fn read_city(conn: &mut impl LogReader) -> Result<City, StoreError> {
+pub(crate) async fn read_city<C: LogReader + ?Sized>(conn: &mut C) -> Result<City, StoreError> {
     Ok(City {
-        areas: conn.current_areas(None).await?,
+        areas: current_areas(conn, None).await?,
         addresses: conn.addresses().await?,
-        roads: conn.roads().await?,
-        excluded: conn.excluded().await?,
+        roads: roads(conn).await?,
+        excluded: excluded(conn).await?,
     })
-}
-
-/// [`GridStore::load_city`](super::GridStore::load_city) on PostGIS: every layer from one snapshot.
-pub(crate) async fn pg_load_city(pool: &PgPool) -> Result<City, StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let city = read_city(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(city)
-}
-
-/// [`GridStore::load_city`](super::GridStore::load_city) on a GeoPackage: one read transaction, so every layer
-/// comes from the same file state.
-pub(crate) async fn gpkg_load_city(pool: &SqlitePool) -> Result<City, StoreError> {
-    let mut tx = pool.begin().await?;
-    let city = read_city(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(city)
-}
-
-pub(crate) async fn pg_changes_since(pool: &PgPool, since: i64) -> Result<CityChanges, StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let changes = read_changes(&mut *tx, since).await?;
-    tx.commit().await?;
-    Ok(changes)
-}
-
-pub(crate) async fn gpkg_changes_since(
-    pool: &SqlitePool,
-    since: i64,
-) -> Result<CityChanges, StoreError> {
-    // A read transaction holds SQLite's shared lock: every statement in it sees the same file.
-    let mut tx = pool.begin().await?;
-    let changes = read_changes(&mut *tx, since).await?;
-    tx.commit().await?;
-    Ok(changes)
 }
 
 #[cfg(test)]

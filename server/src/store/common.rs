@@ -174,13 +174,13 @@ pub(crate) fn area_from_row(dialect: WkbDialect, row: AreaRow) -> Result<Area, S
     })
 }
 
-/// `(name, kind, geometry)` as both stores select excluded ground.
-pub(crate) type ExcludedRow = (String, String, Vec<u8>);
+/// `(name, class or kind, geometry)` as both stores select roads and excluded ground.
+pub(crate) type NamedRow = (String, String, Vec<u8>);
 
 /// Excluded ground from its stored row.
 pub(crate) fn excluded_from_row(
     dialect: WkbDialect,
-    (name, kind, geom): ExcludedRow,
+    (name, kind, geom): NamedRow,
 ) -> Result<ExcludedGround, StoreError> {
     let what = format!("excluded ground `{name}`");
     Ok(ExcludedGround {
@@ -201,7 +201,7 @@ pub(crate) fn oriented_excluded(
         .collect()
 }
 
-/// Ground handed to [`GridStore::replace_excluded`](super::GridStore::replace_excluded) must all be of the
+/// Ground handed to [`AreaStore::replace_excluded`](super::AreaStore::replace_excluded) must all be of the
 /// kind replaced, else a later replacement of its own kind would leave it behind.
 pub(crate) fn check_excluded_kind(
     kind: ExcludedKind,

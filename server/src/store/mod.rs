@@ -1,5 +1,10 @@
-//! Stores: one trait, two backends (embedded GeoPackage, PostGIS), both through sqlx.
+//! Stores: two backends (embedded GeoPackage, PostGIS), both through sqlx, behind one small trait per job.
+//!
+//! Each flow is written once (`areas`, `changes`, `history`, `reports`, `patrols`, `plans`) over a dialect
+//! trait that `gpkg/` and `postgis/` implement with their SQL only; `backend.rs` joins the two halves.
 
+mod areas;
+mod backend;
 mod changes;
 mod common;
 mod gpkg;
@@ -8,6 +13,7 @@ mod patrols;
 mod plans;
 mod postgis;
 mod report_rows;
+mod reports;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -72,7 +78,7 @@ pub struct WriteOutcome {
     pub superseded: usize,
 }
 
-/// What [`GridStore::insert_report`] did.
+/// What [`ReportStore::insert_report`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertOutcome {
     /// A new report, with the id the store gave it.
@@ -81,7 +87,7 @@ pub enum InsertOutcome {
     Existing(Box<Report>),
 }
 
-/// Which reports [`GridStore::reports`] returns; every condition set must hold.
+/// Which reports [`ReportStore::reports`] returns; every condition set must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportFilter {
     /// West, south, east, north in WGS-84 degrees, edges included.
@@ -97,7 +103,7 @@ pub struct ReportFilter {
     pub received_by: Option<DateTime<Utc>>,
 }
 
-/// What changed in the city since a snapshot (see [`GridStore::changes_since`]).
+/// What changed in the city since a snapshot (see [`AreaStore::changes_since`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CityChanges {
     /// The change log does not reach back to the snapshot (or a whole layer of areas or staff was
@@ -167,13 +173,9 @@ impl CityDelta {
     }
 }
 
-/// The same job on two backends.
+/// The city now: its load and writes, and how replicas learn that it changed.
 #[async_trait]
-pub trait GridStore: Send + Sync {
-    /// `gpkg` or `postgis`, for logs and `/health`.
-    fn backend(&self) -> &'static str;
-    /// Answers when the database does.
-    async fn ping(&self) -> Result<(), StoreError>;
+pub trait AreaStore: Send + Sync {
     /// True when no area was ever stored.
     async fn is_empty(&self) -> Result<bool, StoreError>;
     /// The current version of every area, with staff; addresses, roads and excluded ground; each in the
@@ -189,16 +191,43 @@ pub trait GridStore: Send + Sync {
         kind: ExcludedKind,
         ground: &[ExcludedGround],
     ) -> Result<u64, StoreError>;
-    /// Every version of one area, oldest first. Staff is not versioned: only the current
-    /// version carries it.
-    async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
     /// A number that grows with every write, for replicas to notice changes.
     async fn data_version(&self) -> Result<i64, StoreError>;
     /// What changed since the snapshot at data version `since`, read in one transaction from the change log
     /// (`migrations/*/0007_change_log.sql`): the current rows of the changed codes only, so a replica of a big
     /// city catches up in milliseconds rather than reloading it.
     async fn changes_since(&self, since: i64) -> Result<CityChanges, StoreError>;
+    /// Data versions announced after any process (or an editor such as QGIS) changed the city, when the
+    /// store can tell (PostGIS: `LISTEN gridmap_changes`); `None` otherwise (GeoPackage: poll
+    /// [`AreaStore::data_version`]).
+    async fn change_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
+}
 
+/// The city in the past: every area version is kept.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Every version of one area, oldest first. Staff is not versioned: only the current
+    /// version carries it.
+    async fn area_history(&self, code: &str) -> Result<Vec<AreaVersion>, StoreError>;
+    /// The version of every area valid at `at`: `valid_from <= at` and (`valid_to` unset or `valid_to > at`),
+    /// in stored order. Staff is not versioned: only a version that is still current carries it.
+    async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<Area>, StoreError>;
+    /// One stored version of one area (staff as in [`HistoryStore::area_history`]).
+    async fn area_version(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<AreaVersion>, StoreError>;
+    /// Every distinct instant at which some area version began or ended, ascending: between two of them
+    /// [`HistoryStore::areas_at`] answers the same.
+    async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError>;
+}
+
+/// Citizens' reports and their workflow.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
     /// Stores a new report (its `id` is ignored) with its events, unless one with its `client_id` exists:
     /// then nothing is written and that one is returned. Safe when two requests race with one client id.
     async fn insert_report(&self, report: &Report) -> Result<InsertOutcome, StoreError>;
@@ -220,6 +249,11 @@ pub trait GridStore: Send + Sync {
     async fn report_notifications(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
+}
+
+/// Workers' GPS fixes.
+#[async_trait]
+pub trait PatrolStore: Send + Sync {
     /// Stores raw patrol fixes in one transaction, skipping any whose `(worker, at)` is already stored (or
     /// repeated in `fixes`); returns how many were new.
     async fn insert_fixes(&self, fixes: &[StoredFix]) -> Result<u64, StoreError>;
@@ -244,25 +278,11 @@ pub trait GridStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<StoredFix>, StoreError>;
+}
 
-    /// The version of every area valid at `at`: `valid_from <= at` and (`valid_to` unset or `valid_to > at`),
-    /// in stored order. Staff is not versioned: only a version that is still current carries it.
-    async fn areas_at(&self, at: DateTime<Utc>) -> Result<Vec<Area>, StoreError>;
-    /// One stored version of one area (staff as in [`GridStore::area_history`]).
-    async fn area_version(
-        &self,
-        code: &str,
-        version: i64,
-    ) -> Result<Option<AreaVersion>, StoreError>;
-    /// Every distinct instant at which some area version began or ended, ascending: between two of them
-    /// [`GridStore::areas_at`] answers the same.
-    async fn change_instants(&self) -> Result<Vec<DateTime<Utc>>, StoreError>;
-    /// Data versions announced after any process (or an editor such as QGIS) changed the city, when the
-    /// store can tell (PostGIS: `LISTEN gridmap_changes`); `None` otherwise (GeoPackage: poll
-    /// [`GridStore::data_version`]).
-    async fn change_notifications(
-        &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<i64>>, StoreError>;
+/// Plans: drafts of boundary changes, committed as new area versions.
+#[async_trait]
+pub trait PlanStore: Send + Sync {
     /// Stores a new plan (its `id` is ignored); returns the id given.
     async fn insert_plan(&self, plan: &StoredPlan) -> Result<i64, StoreError>;
     /// One plan.
@@ -286,4 +306,14 @@ pub trait GridStore: Send + Sync {
     /// versions (previous + 1, new codes 1) with the note's author and reason, and marks the plan committed.
     /// Nothing is written when a version moved or the plan changed.
     async fn commit_plan(&self, commit: &PlanCommit<'_>) -> Result<CommitOutcome, StoreError>;
+}
+
+/// Every job on one backend; what the server holds as `Arc<dyn GridStore>`. Methods of the job traits are
+/// callable on `dyn GridStore` without importing them.
+#[async_trait]
+pub trait GridStore: AreaStore + HistoryStore + ReportStore + PatrolStore + PlanStore {
+    /// `gpkg` or `postgis`, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -1,23 +1,24 @@
-//! Plans on both backends: the SQL behind [`GridStore`](super::GridStore)'s plan methods.
+//! Plans, the same on both backends over each backend's [`PlanSql`]: [`PlanStore`].
 //! Schema: `migrations/*/0006_plans.sql`, the plan's own rules `0008_plan_rules.sql`.
 //!
 //! A draft is a row of `plans` (edits, base versions and rules as JSON). Committing one is a single transaction that
 //! re-checks the current version of every area the plan was drawn against or closes (PostGIS: those rows
 //! `FOR UPDATE`; GeoPackage: `BEGIN IMMEDIATE`, the file's write lock), closes them and inserts the new
-//! versions with the same helpers as [`GridStore::write_city`](super::GridStore::write_city), and marks the
+//! versions with the same helpers as [`AreaStore::write_city`](super::AreaStore::write_city), and marks the
 //! plan committed. When a version moved nothing is written.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridmap_core::Area;
 use gridmap_core::plan::{Plan, PlanEdit, PlanRules};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
+use super::areas::{AreaSql, close_current, encode_areas, insert_versions};
+use super::backend::{Arg, Backend, Exec};
 use super::common::stored_time;
-use super::{ChangeNote, StoreError, gpkg, postgis};
+use super::{ChangeNote, PlanStore, StoreError};
 
 /// Where a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -72,7 +73,7 @@ pub struct StoredPlan {
     pub committed_at: Option<DateTime<Utc>>,
 }
 
-/// What a commit writes; see [`GridStore::commit_plan`](super::GridStore::commit_plan).
+/// What a commit writes; see [`PlanStore::commit_plan`].
 #[derive(Debug, Clone, Copy)]
 pub struct PlanCommit<'a> {
     pub plan_id: i64,
@@ -99,7 +100,7 @@ pub struct MovedArea {
     pub current: Option<i64>,
 }
 
-/// What [`GridStore::commit_plan`](super::GridStore::commit_plan) did.
+/// What [`PlanStore::commit_plan`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitOutcome {
     /// Written; the new version of every changed code.
@@ -110,8 +111,55 @@ pub enum CommitOutcome {
     PlanChanged,
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("plan as JSON: {e}")))
+fn to_json<T: Serialize>(value: &T) -> Result<Arg, StoreError> {
+    serde_json::to_string(value)
+        .map(Arg::from)
+        .map_err(|e| StoreError::Invalid(format!("plan as JSON: {e}")))
+}
+
+/// A row of `plans` as [`PlanSql::plan_rows`] reads it (JSON columns as text).
+pub(crate) type PlanRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+fn plan_from_row(row: PlanRow) -> Result<StoredPlan, StoreError> {
+    let (
+        id,
+        name,
+        author,
+        reason,
+        status,
+        edits,
+        base,
+        rules,
+        version,
+        created,
+        updated,
+        committed,
+    ) = row;
+    Ok(StoredPlan {
+        plan: plan_from_json(id, &edits, &base, &rules)?,
+        status: PlanStatus::parse(&status)?,
+        created_at: created,
+        updated_at: updated,
+        committed_at: committed,
+        id,
+        name,
+        author,
+        reason,
+        version,
+    })
 }
 
 fn plan_from_json(id: i64, edits: &str, base: &str, rules: &str) -> Result<Plan, StoreError> {
@@ -172,396 +220,180 @@ fn new_versions(changed: &[Area], previous: &HashMap<String, i64>) -> BTreeMap<S
         .collect()
 }
 
-// ---- GeoPackage ----
-
-type GpkgPlanRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-);
-
-const GPKG_COLUMNS: &str = "id, name, author, reason, status, edits, base_versions, rules, \
-                            version, created_at, updated_at, committed_at";
-
-fn gpkg_plan(row: GpkgPlanRow) -> Result<StoredPlan, StoreError> {
-    let (
-        id,
-        name,
-        author,
-        reason,
-        status,
-        edits,
-        base,
-        rules,
-        version,
-        created,
-        updated,
-        committed,
-    ) = row;
-    let what = format!("plan {id}");
-    Ok(StoredPlan {
-        plan: plan_from_json(id, &edits, &base, &rules)?,
-        status: PlanStatus::parse(&status)?,
-        created_at: gpkg::parse_time(&what, &created)?,
-        updated_at: gpkg::parse_time(&what, &updated)?,
-        committed_at: committed.map(|t| gpkg::parse_time(&what, &t)).transpose()?,
-        id,
-        name,
-        author,
-        reason,
-        version,
-    })
+/// The plans' SQL on one backend.
+#[async_trait]
+pub(crate) trait PlanSql: AreaSql {
+    /// Inserts a plan from the values of [`plan_values`] and `$11`, its rules; returns its id.
+    const INSERT: &'static str;
+    /// Rewrites a draft from the values of [`plan_values`], then `$7` id, `$8` expected version, `$9` rules.
+    const UPDATE: &'static str;
+    /// Plan `id` (`None`: every plan, newest first).
+    async fn plan_rows(&mut self, id: Option<i64>) -> Result<Vec<PlanRow>, StoreError>;
 }
 
-pub(crate) async fn gpkg_insert(pool: &SqlitePool, plan: &StoredPlan) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO plans (name, author, reason, status, edits, base_versions, version, created_at, \
-         updated_at, committed_at, rules) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-         RETURNING id",
-    )
-    .bind(&plan.name)
-    .bind(&plan.author)
-    .bind(&plan.reason)
-    .bind(plan.status.as_str())
-    .bind(to_json(&plan.plan.edits)?)
-    .bind(to_json(&plan.plan.base_versions)?)
-    .bind(plan.version)
-    .bind(gpkg::gpkg_time(stored_time(plan.created_at)))
-    .bind(gpkg::gpkg_time(stored_time(plan.updated_at)))
-    .bind(plan.committed_at.map(|t| gpkg::gpkg_time(stored_time(t))))
-    .bind(to_json(&plan.plan.rules)?)
-    .fetch_one(pool)
-    .await?)
-}
-
-pub(crate) async fn gpkg_get(pool: &SqlitePool, id: i64) -> Result<Option<StoredPlan>, StoreError> {
-    let row: Option<GpkgPlanRow> =
-        sqlx::query_as(&format!("SELECT {GPKG_COLUMNS} FROM plans WHERE id = ?1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    row.map(gpkg_plan).transpose()
-}
-
-pub(crate) async fn gpkg_list(pool: &SqlitePool) -> Result<Vec<StoredPlan>, StoreError> {
-    let rows: Vec<GpkgPlanRow> = sqlx::query_as(&format!(
-        "SELECT {GPKG_COLUMNS} FROM plans ORDER BY id DESC"
-    ))
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter().map(gpkg_plan).collect()
-}
-
-pub(crate) async fn gpkg_update(
-    pool: &SqlitePool,
-    plan: &StoredPlan,
-    expected_version: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE plans SET name = ?1, status = ?2, edits = ?3, base_versions = ?4, version = ?5, \
-         updated_at = ?6, rules = ?9 WHERE id = ?7 AND version = ?8 AND status = 'draft'",
-    )
-    .bind(&plan.name)
-    .bind(plan.status.as_str())
-    .bind(to_json(&plan.plan.edits)?)
-    .bind(to_json(&plan.plan.base_versions)?)
-    .bind(plan.version)
-    .bind(gpkg::gpkg_time(stored_time(plan.updated_at)))
-    .bind(plan.id)
-    .bind(expected_version)
-    .bind(to_json(&plan.plan.rules)?)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-async fn gpkg_current(
-    conn: &mut SqliteConnection,
-    codes: &[&str],
-) -> Result<HashMap<String, i64>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT code, version FROM areas WHERE valid_to IS NULL \
-         AND code IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(to_json(&codes)?)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect())
-}
-
-pub(crate) async fn gpkg_current_versions(
-    pool: &SqlitePool,
-    codes: &[String],
-) -> Result<BTreeMap<String, i64>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-    Ok(gpkg_current(&mut conn, &codes).await?.into_iter().collect())
-}
-
-pub(crate) async fn gpkg_commit(
-    pool: &SqlitePool,
-    commit: &PlanCommit<'_>,
-) -> Result<CommitOutcome, StoreError> {
-    let at = gpkg::gpkg_time(stored_time(commit.note.at));
-    // Encode first: a bad geometry fails before the file is touched.
-    let (blobs, extent) = gpkg::encode_areas(commit.changed)?;
-    // The write lock from the first statement: no other writer between the check and the writes.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let expected: Vec<&str> = commit.expected.keys().map(String::as_str).collect();
-    let current = gpkg_current(&mut tx, &expected).await?;
-    let moved = moved(commit.expected, &current);
-    if !moved.is_empty() {
-        tx.rollback().await?;
-        return Ok(CommitOutcome::Moved(moved));
-    }
-    let marked = sqlx::query(
-        "UPDATE plans SET status = 'committed', committed_at = ?1, updated_at = ?1, \
-         version = version + 1 WHERE id = ?2 AND version = ?3 AND status = 'draft'",
-    )
-    .bind(&at)
-    .bind(commit.plan_id)
-    .bind(commit.plan_version)
-    .execute(&mut *tx)
-    .await?;
-    if marked.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Ok(CommitOutcome::PlanChanged);
-    }
-    let close = codes_to_close(commit);
-    let close: Vec<&str> = close.iter().map(String::as_str).collect();
-    let closed = gpkg::close_current(&mut tx, &close, &at).await?;
-    let new_codes: Vec<&str> = commit
-        .changed
-        .iter()
-        .map(|a| a.code.as_str())
-        .filter(|c| !closed.contains_key(*c))
-        .collect();
-    let earlier: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT code, max(version) FROM areas WHERE code IN (SELECT value FROM json_each(?1)) \
-         GROUP BY code",
-    )
-    .bind(to_json(&new_codes)?)
-    .fetch_all(&mut *tx)
-    .await?;
-    let previous = previous_versions(closed, earlier);
-    gpkg::insert_areas(&mut tx, commit.changed, &blobs, &previous, &at, commit.note).await?;
-    gpkg::insert_staff(&mut tx, commit.changed).await?;
-    gpkg::touch_contents(&mut tx, "areas", &at, extent).await?;
-    gpkg::touch_contents(&mut tx, "staff", &at, None).await?;
-    gpkg::touch_contents(&mut tx, "plans", &at, None).await?;
-    tx.commit().await?;
-    Ok(CommitOutcome::Committed(new_versions(
-        commit.changed,
-        &previous,
-    )))
-}
-
-// ---- PostGIS ----
-
-type PgPlanRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
-
-const PG_COLUMNS: &str = "id, name, author, reason, status, edits::text, base_versions::text, \
-                          rules::text, version, created_at, updated_at, committed_at";
-
-fn pg_plan(row: PgPlanRow) -> Result<StoredPlan, StoreError> {
-    let (
-        id,
-        name,
-        author,
-        reason,
-        status,
-        edits,
-        base,
-        rules,
-        version,
-        created,
-        updated,
-        committed,
-    ) = row;
-    Ok(StoredPlan {
-        plan: plan_from_json(id, &edits, &base, &rules)?,
-        status: PlanStatus::parse(&status)?,
-        created_at: created,
-        updated_at: updated,
-        committed_at: committed,
-        id,
-        name,
-        author,
-        reason,
-        version,
-    })
-}
-
-pub(crate) async fn pg_insert(pool: &PgPool, plan: &StoredPlan) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO plans (name, author, reason, status, edits, base_versions, version, created_at, \
-         updated_at, committed_at, rules) \
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11::jsonb) RETURNING id",
-    )
-    .bind(&plan.name)
-    .bind(&plan.author)
-    .bind(&plan.reason)
-    .bind(plan.status.as_str())
-    .bind(to_json(&plan.plan.edits)?)
-    .bind(to_json(&plan.plan.base_versions)?)
-    .bind(plan.version)
-    .bind(stored_time(plan.created_at))
-    .bind(stored_time(plan.updated_at))
-    .bind(plan.committed_at.map(stored_time))
-    .bind(to_json(&plan.plan.rules)?)
-    .fetch_one(pool)
-    .await?)
-}
-
-pub(crate) async fn pg_get(pool: &PgPool, id: i64) -> Result<Option<StoredPlan>, StoreError> {
-    let row: Option<PgPlanRow> =
-        sqlx::query_as(&format!("SELECT {PG_COLUMNS} FROM plans WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    row.map(pg_plan).transpose()
-}
-
-pub(crate) async fn pg_list(pool: &PgPool) -> Result<Vec<StoredPlan>, StoreError> {
-    let rows: Vec<PgPlanRow> =
-        sqlx::query_as(&format!("SELECT {PG_COLUMNS} FROM plans ORDER BY id DESC"))
-            .fetch_all(pool)
-            .await?;
-    rows.into_iter().map(pg_plan).collect()
-}
-
-pub(crate) async fn pg_update(
-    pool: &PgPool,
-    plan: &StoredPlan,
-    expected_version: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE plans SET name = $1, status = $2, edits = $3::jsonb, base_versions = $4::jsonb, \
-         version = $5, updated_at = $6, rules = $9::jsonb \
-         WHERE id = $7 AND version = $8 AND status = 'draft'",
-    )
-    .bind(&plan.name)
-    .bind(plan.status.as_str())
-    .bind(to_json(&plan.plan.edits)?)
-    .bind(to_json(&plan.plan.base_versions)?)
-    .bind(plan.version)
-    .bind(stored_time(plan.updated_at))
-    .bind(plan.id)
-    .bind(expected_version)
-    .bind(to_json(&plan.plan.rules)?)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Current versions of `codes`; `lock`: take their rows `FOR UPDATE` until the transaction ends.
-async fn pg_current(
-    conn: &mut PgConnection,
+/// Current versions of `codes`; `lock`: where the backend locks rows, hold them until the transaction ends.
+async fn current<C: PlanSql + ?Sized>(
+    conn: &mut C,
     codes: &[&str],
     lock: bool,
 ) -> Result<HashMap<String, i64>, StoreError> {
-    let sql = if lock {
-        "SELECT code, version FROM areas WHERE valid_to IS NULL AND code = ANY($1) FOR UPDATE"
-    } else {
-        "SELECT code, version FROM areas WHERE valid_to IS NULL AND code = ANY($1)"
-    };
-    Ok(sqlx::query_as(sql)
-        .bind(codes)
-        .fetch_all(&mut *conn)
+    let lock = if lock { C::ROW_LOCK } else { "" };
+    let sql = format!(
+        "SELECT code, version FROM areas WHERE valid_to IS NULL AND {}{lock}",
+        C::in_list("code", "$1")
+    );
+    Ok(conn
+        .fetch_versions(&sql, vec![codes.into()])
         .await?
         .into_iter()
         .collect())
 }
 
-pub(crate) async fn pg_current_versions(
-    pool: &PgPool,
-    codes: &[String],
-) -> Result<BTreeMap<String, i64>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-    Ok(pg_current(&mut conn, &codes, false)
-        .await?
-        .into_iter()
-        .collect())
+/// The values a plan's insert and update share: `$1` name, `$2` status, `$3` edits, `$4` base versions,
+/// `$5` version, `$6` a time.
+fn plan_values(plan: &StoredPlan, at: DateTime<Utc>) -> Result<Vec<Arg>, StoreError> {
+    Ok(vec![
+        plan.name.as_str().into(),
+        plan.status.as_str().into(),
+        to_json(&plan.plan.edits)?,
+        to_json(&plan.plan.base_versions)?,
+        plan.version.into(),
+        at.into(),
+    ])
 }
 
-pub(crate) async fn pg_commit(
-    pool: &PgPool,
-    commit: &PlanCommit<'_>,
-) -> Result<CommitOutcome, StoreError> {
+async fn commit<B>(store: &B, commit: &PlanCommit<'_>) -> Result<CommitOutcome, StoreError>
+where
+    B: Backend,
+    B::Conn: PlanSql,
+{
     let at = stored_time(commit.note.at);
-    // Encode first: a bad geometry fails before the database is touched.
-    let wkb = postgis::encode_areas(commit.changed)?;
-    let mut tx = pool.begin().await?;
+    // Encode first: a bad geometry fails before the store is touched.
+    let encoded = encode_areas::<B::Conn>(commit.changed)?;
+    // GeoPackage: the write lock from the first statement; PostGIS: the expected rows `FOR UPDATE`. Either
+    // way no other writer comes between the check and the writes.
+    let mut tx = store.locked().await?;
     let expected: Vec<&str> = commit.expected.keys().map(String::as_str).collect();
-    let locked = pg_current(&mut tx, &expected, true).await?;
+    let locked = current(&mut *tx, &expected, true).await?;
     let mut moved = moved(commit.expected, &locked);
     if !moved.is_empty() {
         tx.rollback().await?;
         // A row closed by a commit we waited for drops out of the locked read (its successor is newer than
         // that statement): read the versions again to say what they are now.
-        let now = pg_current(&mut *pool.acquire().await?, &expected, false).await?;
+        let mut conn = store.pool().acquire().await?;
+        let now = current(&mut *conn, &expected, false).await?;
         for m in &mut moved {
             m.current = now.get(&m.code).copied();
         }
         return Ok(CommitOutcome::Moved(moved));
     }
-    let marked = sqlx::query(
-        "UPDATE plans SET status = 'committed', committed_at = $1, updated_at = $1, \
-         version = version + 1 WHERE id = $2 AND version = $3 AND status = 'draft'",
-    )
-    .bind(at)
-    .bind(commit.plan_id)
-    .bind(commit.plan_version)
-    .execute(&mut *tx)
-    .await?;
-    if marked.rows_affected() != 1 {
+    let marked = tx
+        .execute(
+            "UPDATE plans SET status = 'committed', committed_at = $1, updated_at = $1,              version = version + 1 WHERE id = $2 AND version = $3 AND status = 'draft'",
+            vec![at.into(), commit.plan_id.into(), commit.plan_version.into()],
+        )
+        .await?;
+    if marked != 1 {
         tx.rollback().await?;
         return Ok(CommitOutcome::PlanChanged);
     }
     let close = codes_to_close(commit);
     let close: Vec<&str> = close.iter().map(String::as_str).collect();
-    let closed = postgis::close_current(&mut tx, &close, at).await?;
+    let closed = close_current(&mut *tx, &close, at).await?;
     let new_codes: Vec<&str> = commit
         .changed
         .iter()
         .map(|a| a.code.as_str())
         .filter(|c| !closed.contains_key(*c))
         .collect();
-    let earlier: Vec<(String, i64)> =
-        sqlx::query_as("SELECT code, max(version) FROM areas WHERE code = ANY($1) GROUP BY code")
-            .bind(&new_codes)
-            .fetch_all(&mut *tx)
-            .await?;
+    let sql = format!(
+        "SELECT code, max(version) FROM areas WHERE {} GROUP BY code",
+        B::Conn::in_list("code", "$1")
+    );
+    let earlier = tx
+        .fetch_versions(&sql, vec![new_codes.as_slice().into()])
+        .await?;
     let previous = previous_versions(closed, earlier);
-    postgis::insert_areas(&mut tx, commit.changed, &wkb, &previous, at, commit.note).await?;
-    postgis::insert_staff(&mut tx, commit.changed).await?;
+    insert_versions(
+        &mut *tx,
+        commit.changed,
+        &encoded.blobs,
+        &previous,
+        commit.note,
+    )
+    .await?;
+    tx.touch("areas", at, encoded.extent).await?;
+    tx.touch("staff", at, None).await?;
+    tx.touch("plans", at, None).await?;
     tx.commit().await?;
     Ok(CommitOutcome::Committed(new_versions(
         commit.changed,
         &previous,
     )))
+}
+
+#[async_trait]
+impl<B> PlanStore for B
+where
+    B: Backend,
+    B::Conn: PlanSql,
+{
+    async fn insert_plan(&self, plan: &StoredPlan) -> Result<i64, StoreError> {
+        let mut args = plan_values(plan, plan.created_at)?;
+        args.extend([
+            plan.author.as_str().into(),
+            plan.reason.as_str().into(),
+            plan.updated_at.into(),
+            plan.committed_at.into(),
+            to_json(&plan.plan.rules)?,
+        ]);
+        let id = self
+            .pool()
+            .acquire()
+            .await?
+            .fetch_i64(B::Conn::INSERT, args)
+            .await?;
+        id.ok_or_else(|| StoreError::Invalid("a plan was inserted without an id".to_owned()))
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<StoredPlan>, StoreError> {
+        let rows = self.pool().acquire().await?.plan_rows(Some(id)).await?;
+        rows.into_iter().next().map(plan_from_row).transpose()
+    }
+
+    async fn plans(&self) -> Result<Vec<StoredPlan>, StoreError> {
+        let rows = self.pool().acquire().await?.plan_rows(None).await?;
+        rows.into_iter().map(plan_from_row).collect()
+    }
+
+    async fn update_plan(
+        &self,
+        plan: &StoredPlan,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut args = plan_values(plan, plan.updated_at)?;
+        args.extend([
+            plan.id.into(),
+            expected_version.into(),
+            to_json(&plan.plan.rules)?,
+        ]);
+        let mut conn = self.pool().acquire().await?;
+        Ok(conn.execute(B::Conn::UPDATE, args).await? == 1)
+    }
+
+    async fn current_versions(
+        &self,
+        codes: &[String],
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let mut conn = self.pool().acquire().await?;
+        Ok(current(&mut *conn, &codes, false)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    async fn commit_plan(&self, commit: &PlanCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        self::commit(self, commit).await
+    }
 }
