@@ -4,6 +4,7 @@
 #
 #   bash bench/run.sh                         # 100,000 micro-grids, 10 s per load
 #   BENCH_MICRO_GRIDS=10000 BENCH_SECONDS=5 BENCH_SKIP_CRITERION=1 bash bench/run.sh   # a quick smoke run
+#   BENCH_SKIP_APPENDED=1 BENCH_RESULTS=/tmp/r.md bash bench/run.sh   # lookups, batch, tiles, Martin only, elsewhere
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +14,7 @@ secs="${BENCH_SECONDS:-10}"
 conns="${BENCH_CONNECTIONS:-16}"
 batch_points="${BENCH_BATCH_POINTS:-1000000}"
 work="$repo/target/bench"
-results="$repo/bench/RESULTS.md"
+results="${BENCH_RESULTS:-$repo/bench/RESULTS.md}"
 port=18080
 mkdir -p "$work"
 
@@ -320,13 +321,15 @@ $(printf '%s\n' "${layer_rows[@]}")
 
 Raw outputs of this run are in \`target/bench/\` (wrk, pgbench, criterion).
 MD
-# Propagation of edits to replicas (issue 6): its own script and cluster, appended as a section.
-say "propagation: bench/propagation.sh"
-PROPAGATION_RESULTS="$work/propagation.md" PROPAGATION_MICRO_GRIDS="$micro" bash "$repo/bench/propagation.sh"
-{ echo; cat "$work/propagation.md"; } >>"$results"
-# Patrol coverage (issue 5): its own script, the same PostgreSQL, appended as a section.
-say "patrol coverage: bench/coverage.sh"
-COVERAGE_RESULTS="$work/coverage.md" bash "$repo/bench/coverage.sh"
-{ echo; cat "$work/coverage.md"; } >>"$results"
+if [ -z "${BENCH_SKIP_APPENDED:-}" ]; then
+    # Propagation of edits to replicas (issue 6): its own script and cluster, appended as a section.
+    say "propagation: bench/propagation.sh"
+    PROPAGATION_RESULTS="$work/propagation.md" PROPAGATION_MICRO_GRIDS="$micro" bash "$repo/bench/propagation.sh"
+    { echo; cat "$work/propagation.md"; } >>"$results"
+    # Patrol coverage (issue 5): its own script, the same PostgreSQL, appended as a section.
+    say "patrol coverage: bench/coverage.sh"
+    COVERAGE_RESULTS="$work/coverage.md" bash "$repo/bench/coverage.sh"
+    { echo; cat "$work/coverage.md"; } >>"$results"
+fi
 say "wrote $results"
 cat "$results"
